@@ -1,0 +1,1 @@
+"""Reading arXiv announcements: feed parsing, HTTP and the listing loader."""

@@ -1,0 +1,246 @@
+"""Command line: options, messages and exit codes. The work happens in pipeline.py."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import NoReturn
+
+import click
+
+from paperdigest import __version__
+from paperdigest.config import LoadedConfig, load_config
+from paperdigest.cost import format_cost_cells
+from paperdigest.errors import (
+    ConfigError,
+    FetchError,
+    LLMError,
+    MissingKeyError,
+    PaperdigestError,
+    StaleFeedError,
+)
+from paperdigest.pipeline import SCORERS, USER_AGENT, DryRunPlan, RunOptions, run
+
+log = logging.getLogger("paperdigest")
+
+# Exit codes; the README lists them.
+EXIT_OK = 0
+EXIT_ERROR = 1  # unexpected internal error
+EXIT_USAGE = 2  # invalid option, config or prompt file, missing API key
+EXIT_FETCH = 3  # the arXiv source could not be read or parsed
+EXIT_STALE = 4  # the feed holds another announcement date: retry later
+EXIT_PARTIAL = 5  # digest written, but some candidate papers have no score
+
+_EXIT_BY_ERROR: list[tuple[type[PaperdigestError], int]] = [
+    (StaleFeedError, EXIT_STALE),
+    (FetchError, EXIT_FETCH),
+    (ConfigError, EXIT_USAGE),
+    (MissingKeyError, EXIT_USAGE),
+    (LLMError, EXIT_PARTIAL),
+]
+
+
+class _RedactSecrets(logging.Filter):
+    """Replace API keys found in the environment with a placeholder in every log record."""
+
+    def __init__(self, secrets: list[str]):
+        super().__init__()
+        self.secrets = [s for s in secrets if len(s) >= 8]
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if self.secrets:
+            message = record.getMessage()
+            for secret in self.secrets:
+                message = message.replace(secret, "[redacted]")
+            record.msg, record.args = message, None
+        return True
+
+
+def _setup_logging(verbose: int, quiet: bool) -> None:
+    level = logging.WARNING
+    if quiet:
+        level = logging.ERROR
+    elif verbose == 1:
+        level = logging.INFO
+    elif verbose >= 2:
+        level = logging.DEBUG
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(levelname)s: %(message)s"))
+    secrets = [v for k, v in os.environ.items() if k.endswith("API_KEY") and v]
+    handler.addFilter(_RedactSecrets(secrets))
+    root = logging.getLogger()
+    for old in list(root.handlers):
+        if getattr(old, "_paperdigest", False):
+            root.removeHandler(old)
+    handler._paperdigest = True  # type: ignore[attr-defined]
+    root.addHandler(handler)
+    root.setLevel(logging.WARNING)
+    logging.getLogger("paperdigest").setLevel(level)
+    # The openai and httpx loggers report each retry at INFO; show them only with -vv.
+    for name in ("openai", "httpx", "httpx2"):
+        logging.getLogger(name).setLevel(logging.DEBUG if verbose >= 2 else logging.WARNING)
+
+
+def _fail(exc: Exception, verbose: int) -> NoReturn:
+    for error_type, code in _EXIT_BY_ERROR:
+        if isinstance(exc, error_type):
+            break
+    else:
+        code = EXIT_ERROR
+    if verbose:
+        log.error("details", exc_info=exc)
+    click.echo(f"Error: {exc}", err=True)
+    sys.exit(code)
+
+
+def _parse_date(ctx: click.Context, param: click.Parameter, value: str | None) -> dt.date | None:
+    if value is None:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a date; write it as YYYY-MM-DD, e.g. 2025-09-12") from None
+
+
+def _common_options(func: Callable) -> Callable:
+    func = click.option("-q", "--quiet", is_flag=True, help="Show only errors on stderr.")(func)
+    func = click.option("-v", "--verbose", count=True, help="Show progress (-v) or debug details and tracebacks (-vv).")(func)
+    func = click.option(
+        "--config",
+        "config_path",
+        type=click.Path(path_type=Path, dir_okay=False),
+        help="Config file to use. Default: $PAPERDIGEST_CONFIG, then ./config.toml, then the user config folder.",
+    )(func)
+    return func
+
+
+def _load(config_path: Path | None, verbose: int) -> LoadedConfig:
+    try:
+        loaded = load_config(config_path)
+    except PaperdigestError as exc:
+        _fail(exc, verbose)
+    if loaded.path is None:
+        log.warning("no config file found; using the built-in defaults (see README: Configuration)")
+    else:
+        log.info("config: %s", loaded.path)
+    return loaded
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, "--version", prog_name="paperdigest")
+def main() -> None:
+    """Turn one day's arXiv announcement into a personalized Markdown digest."""
+
+
+@main.command("run")
+@click.option("--date", "date", callback=_parse_date, metavar="YYYY-MM-DD", help="Announcement date of the digest. Default: the latest announcement.")
+@click.option(
+    "--source",
+    type=click.Path(path_type=Path, exists=True),
+    help="Read saved feed files (*.xml, as written by `paperdigest fetch`) from this folder or file instead of the network.",
+)
+@click.option("--out", "out_dir", type=click.Path(path_type=Path, file_okay=False), help="Folder for the digest files. Default: [output] dir.")
+@click.option("--model", help="Model name to score with. Default: [llm] model.")
+@click.option("--scorer", type=click.Choice(SCORERS), default="openai", show_default=True, help="openai: score with the model; keywords: rank offline by keyword matches, no key needed.")
+@click.option("--dry-run", is_flag=True, help="Print the planned requests, estimated tokens and cost; send nothing and write nothing.")
+@_common_options
+def run_command(
+    date: dt.date | None,
+    source: Path | None,
+    out_dir: Path | None,
+    model: str | None,
+    scorer: str,
+    dry_run: bool,
+    config_path: Path | None,
+    verbose: int,
+    quiet: bool,
+) -> None:
+    """Build the digest of one announcement and write OUT/YYYY-MM-DD.md (and .json)."""
+    _setup_logging(verbose, quiet)
+    config = _load(config_path, verbose)
+    options = RunOptions(date=date, source=source, out_dir=out_dir, model=model, scorer=scorer, dry_run=dry_run)
+    try:
+        result = run(config, options)
+    except PaperdigestError as exc:
+        _fail(exc, verbose)
+    if result.plan is not None:
+        _print_plan(result.plan)
+        return
+    digest = result.digest
+    assert digest is not None
+    for path in result.written:
+        click.echo(str(path))
+    if not quiet:
+        click.echo(
+            f"{digest.date}: {digest.total_papers} papers, {len(digest.scanned)} scanned, "
+            f"{len(digest.selected)} relevant",
+            err=True,
+        )
+    if result.partial:
+        click.echo(
+            f"Warning: {len(digest.unscored)} candidate papers have no score (listed in the digest); "
+            "run the same command again to retry them",
+            err=True,
+        )
+        sys.exit(EXIT_PARTIAL)
+
+
+def _print_plan(plan: DryRunPlan) -> None:
+    prompt_cost, completion_cost, total_cost = format_cost_cells(plan.cost)
+    kind = "exact (tiktoken)" if plan.exact_tokens else "estimated (tiktoken unavailable)"
+    click.echo(f"Dry run for {plan.date} with {plan.model}: nothing sent, nothing written.")
+    click.echo(f"Papers: {plan.total_papers} in the listing, {plan.candidates} candidates, {plan.dropped} dropped by rules")
+    click.echo(f"Requests: {len(plan.batches)}")
+    for number, batch in enumerate(plan.batches, 1):
+        click.echo(f"  batch {number}: {batch.papers} papers, ~{batch.prompt_tokens:,} prompt tokens")
+    click.echo(f"Prompt tokens: {plan.prompt_tokens:,} ({kind})")
+    click.echo(f"Completion tokens: ~{plan.completion_tokens:,} (a guess: the model decides)")
+    click.echo(f"Estimated cost: {total_cost} (prompt {prompt_cost} + completion {completion_cost})")
+
+
+@main.command("fetch")
+@click.option("--date", "date", callback=_parse_date, metavar="YYYY-MM-DD", help="Announcement date expected in the feed. Default: whatever the feed holds.")
+@click.option("--out", "out_dir", type=click.Path(path_type=Path, file_okay=False), required=True, help="Folder to save the raw feed files in.")
+@_common_options
+def fetch_command(date: dt.date | None, out_dir: Path, config_path: Path | None, verbose: int, quiet: bool) -> None:
+    """Download the announcement feed of the configured categories and save the raw files."""
+    from paperdigest.arxiv.source import load_listing
+
+    _setup_logging(verbose, quiet)
+    config = _load(config_path, verbose)
+    arxiv = config.settings.arxiv
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        listing = load_listing(
+            arxiv.categories,
+            source=None,
+            rss_base_url=arxiv.rss_url,
+            timeout=arxiv.timeout,
+            user_agent=USER_AGENT,
+            save_dir=out_dir,
+        )
+    except PaperdigestError as exc:
+        _fail(exc, verbose)
+    except OSError as exc:
+        _fail(FetchError(f"cannot write to {out_dir}: {exc.strerror}"), verbose)
+    saved = out_dir / f"{'+'.join(arxiv.categories)}.xml"
+    if listing.announced is not None:
+        dated = out_dir / listing.announced.isoformat()
+        dated.mkdir(exist_ok=True)
+        saved = saved.replace(dated / saved.name)
+    click.echo(str(saved.parent))
+    if not quiet:
+        click.echo(f"feed of {listing.announced or 'no date (empty feed)'}: {len(listing.papers)} papers, saved in {saved}", err=True)
+    if date is not None and listing.announced not in (None, date):
+        _fail(
+            StaleFeedError(
+                f"the feed holds the announcement of {listing.announced}, not {date}; the files were saved anyway",
+                feed_date=listing.announced,
+                requested=date,
+            ),
+            verbose,
+        )
