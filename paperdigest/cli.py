@@ -23,7 +23,11 @@ from paperdigest.errors import (
     PaperdigestError,
     StaleFeedError,
 )
-from paperdigest.pipeline import SCORERS, USER_AGENT, DryRunPlan, RunOptions, run
+from paperdigest.arxiv.calendar import latest_announcement
+from paperdigest.fsutil import LockedError
+from paperdigest.pipeline import SCORERS, USER_AGENT, BackfillLine, Context, DryRunPlan, RunOptions, RunResult, backfill, run
+from paperdigest.progress import make_progress
+from paperdigest.store import CacheError
 
 log = logging.getLogger("paperdigest")
 
@@ -34,8 +38,11 @@ EXIT_USAGE = 2  # invalid option, config or prompt file, missing API key
 EXIT_FETCH = 3  # the arXiv source could not be read or parsed
 EXIT_STALE = 4  # the feed holds another announcement date: retry later
 EXIT_PARTIAL = 5  # digest written, but some candidate papers have no score
+EXIT_LOCKED = 6  # another run is writing to the same output folder
 
 _EXIT_BY_ERROR: list[tuple[type[PaperdigestError], int]] = [
+    (LockedError, EXIT_LOCKED),
+    (CacheError, EXIT_USAGE),
     (StaleFeedError, EXIT_STALE),
     (FetchError, EXIT_FETCH),
     (ConfigError, EXIT_USAGE),
@@ -85,12 +92,15 @@ def _setup_logging(verbose: int, quiet: bool) -> None:
         logging.getLogger(name).setLevel(logging.DEBUG if verbose >= 2 else logging.WARNING)
 
 
-def _fail(exc: Exception, verbose: int) -> NoReturn:
+def _exit_code(exc: Exception) -> int:
     for error_type, code in _EXIT_BY_ERROR:
         if isinstance(exc, error_type):
-            break
-    else:
-        code = EXIT_ERROR
+            return code
+    return EXIT_ERROR
+
+
+def _fail(exc: Exception, verbose: int) -> NoReturn:
+    code = _exit_code(exc)
     if verbose:
         log.error("details", exc_info=exc)
     click.echo(f"Error: {exc}", err=True)
@@ -137,7 +147,9 @@ def main() -> None:
 
 
 @main.command("run")
-@click.option("--date", "date", callback=_parse_date, metavar="YYYY-MM-DD", help="Announcement date of the digest. Default: the latest announcement.")
+@click.option("--date", "date", callback=_parse_date, metavar="YYYY-MM-DD", help="Announcement date of the digest. Default: the latest announcement, in New York time.")
+@click.option("--since", callback=_parse_date, metavar="YYYY-MM-DD", help="Backfill: write one digest per announcement date from this date on.")
+@click.option("--until", callback=_parse_date, metavar="YYYY-MM-DD", help="Backfill: last date (default: the latest announcement). Needs --since.")
 @click.option(
     "--source",
     type=click.Path(path_type=Path, exists=True),
@@ -147,27 +159,60 @@ def main() -> None:
 @click.option("--model", help="Model name to score with. Default: [llm] model.")
 @click.option("--scorer", type=click.Choice(SCORERS), default="openai", show_default=True, help="openai: score with the model; keywords: rank offline by keyword matches, no key needed.")
 @click.option("--dry-run", is_flag=True, help="Print the planned requests, estimated tokens and cost; send nothing and write nothing.")
+@click.option("--force", is_flag=True, help="Rebuild the digest even if OUT/YYYY-MM-DD.md exists (cached scores are reused).")
+@click.option("--no-cache", is_flag=True, help="Neither read nor write the score cache: every candidate is sent to the model.")
 @_common_options
 def run_command(
     date: dt.date | None,
+    since: dt.date | None,
+    until: dt.date | None,
     source: Path | None,
     out_dir: Path | None,
     model: str | None,
     scorer: str,
     dry_run: bool,
+    force: bool,
+    no_cache: bool,
     config_path: Path | None,
     verbose: int,
     quiet: bool,
 ) -> None:
     """Build the digest of one announcement and write OUT/YYYY-MM-DD.md (and .json)."""
     _setup_logging(verbose, quiet)
+    if until is not None and since is None:
+        raise click.UsageError("--until needs --since")
+    if since is not None and date is not None:
+        raise click.UsageError("use either --date or --since/--until, not both")
     config = _load(config_path, verbose)
-    options = RunOptions(date=date, source=source, out_dir=out_dir, model=model, scorer=scorer, dry_run=dry_run)
+    options = RunOptions(
+        date=date,
+        source=source,
+        out_dir=out_dir,
+        model=model,
+        scorer=scorer,
+        dry_run=dry_run,
+        force=force,
+        use_cache=not no_cache,
+    )
+    if since is not None:
+        _run_backfill(config, since, until, options, verbose, quiet)
+        return
+    progress = None if (quiet or dry_run) else make_progress(verbose)
     try:
-        result = run(config, options)
+        result = run(config, options, Context(progress=progress))
     except PaperdigestError as exc:
         _fail(exc, verbose)
+    _report(result, quiet)
+
+
+def _report(result: RunResult, quiet: bool) -> None:
+    if result.existing is not None:
+        if not quiet:
+            click.echo(f"{result.existing} exists; nothing to do (use --force to rebuild it)", err=True)
+        return
     if result.plan is not None:
+        if result.digest is not None and result.digest.notice:
+            click.echo(result.digest.notice)
         _print_plan(result.plan)
         return
     digest = result.digest
@@ -175,31 +220,50 @@ def run_command(
     for path in result.written:
         click.echo(str(path))
     if not quiet:
-        click.echo(
-            f"{digest.date}: {digest.total_papers} papers, {len(digest.scanned)} scanned, "
-            f"{len(digest.selected)} relevant",
-            err=True,
-        )
+        summary = digest.notice or f"{digest.total_papers} papers, {len(digest.scanned)} scanned, {len(digest.selected)} relevant"
+        click.echo(f"{digest.date}: {summary}", err=True)
     if result.partial:
         click.echo(
             f"Warning: {len(digest.unscored)} candidate papers have no score (listed in the digest); "
-            "run the same command again to retry them",
+            "run again with --force to retry them (scores already received come from the cache)",
             err=True,
         )
         sys.exit(EXIT_PARTIAL)
 
 
+def _run_backfill(config: LoadedConfig, since: dt.date, until: dt.date | None, options: RunOptions, verbose: int, quiet: bool) -> None:
+    context = Context(progress=None if quiet else make_progress(verbose))
+    until = until or latest_announcement(context.now())
+
+    def report(line: BackfillLine) -> None:
+        click.echo(f"{line.date} {line.status}: {line.message}")
+
+    try:
+        lines = backfill(config, since, until, options, context, report)
+    except PaperdigestError as exc:
+        _fail(exc, verbose)
+    codes = [_exit_code(line.error) for line in lines if line.error is not None]
+    if any(line.status == "partial" for line in lines):
+        codes.append(EXIT_PARTIAL)
+    if codes:
+        sys.exit(max(codes))
+
+
 def _print_plan(plan: DryRunPlan) -> None:
     prompt_cost, completion_cost, total_cost = format_cost_cells(plan.cost)
-    kind = "exact (tiktoken)" if plan.exact_tokens else "estimated (tiktoken unavailable)"
+    kind = "counted with tiktoken" if plan.exact_tokens else "estimated at 4 characters per token (tiktoken unavailable)"
     click.echo(f"Dry run for {plan.date} with {plan.model}: nothing sent, nothing written.")
-    click.echo(f"Papers: {plan.total_papers} in the listing, {plan.candidates} candidates, {plan.dropped} dropped by rules")
+    click.echo(f"Papers: {plan.total_papers} in the listing, {plan.dropped} dropped by rules, {plan.candidates} candidates")
+    if plan.cached:
+        click.echo(f"Cached scores: {plan.cached} candidates need no request")
     click.echo(f"Requests: {len(plan.batches)}")
     for number, batch in enumerate(plan.batches, 1):
-        click.echo(f"  batch {number}: {batch.papers} papers, ~{batch.prompt_tokens:,} prompt tokens")
+        click.echo(f"  batch {number}: {batch.papers} papers, {batch.prompt_tokens:,} prompt tokens")
     click.echo(f"Prompt tokens: {plan.prompt_tokens:,} ({kind})")
-    click.echo(f"Completion tokens: ~{plan.completion_tokens:,} (a guess: the model decides)")
+    click.echo(f"Completion tokens: ~{plan.completion_tokens:,} (a guess: about 150 per paper)")
     click.echo(f"Estimated cost: {total_cost} (prompt {prompt_cost} + completion {completion_cost})")
+    if plan.max_cost_usd is not None:
+        click.echo(f"Budget: [llm] max_cost_usd = ${plan.max_cost_usd:.4f}; requests stop before crossing it")
 
 
 @main.command("fetch")

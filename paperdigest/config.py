@@ -30,8 +30,11 @@ class ArxivSettings(_Section):
     categories: tuple[str, ...] = ("cs.LG", "cs.AI")
     announce_types: tuple[Literal["new", "cross", "replace", "replace-cross"], ...] = ("new", "cross")
     rss_url: str = "https://rss.arxiv.org/rss/"
+    api_url: str = "https://export.arxiv.org/api/query"
     timeout: float = Field(default=30.0, gt=0, description="seconds per HTTP request")
     retries: int = Field(default=3, ge=0, le=10)
+    empty_feed_retry_seconds: float = Field(default=120.0, ge=0, le=3600, description="pause before asking again for an empty weekday feed")
+    api_delay_seconds: float = Field(default=3.0, ge=0, description="seconds between arXiv API requests")
 
     @field_validator("categories")
     @classmethod
@@ -58,10 +61,17 @@ class ArxivSettings(_Section):
 
     @field_validator("rss_url")
     @classmethod
-    def _http_url(cls, value: str) -> str:
+    def _feed_base_url(cls, value: str) -> str:
         if not re.match(r"^https?://", value):
             raise ValueError(f"{value!r} is not an http(s) URL")
         return value if value.endswith("/") else value + "/"
+
+    @field_validator("api_url")
+    @classmethod
+    def _api_url(cls, value: str) -> str:
+        if not re.match(r"^https?://", value):
+            raise ValueError(f"{value!r} is not an http(s) URL")
+        return value
 
 
 class RuleSettings(_Section):
@@ -86,7 +96,12 @@ class RuleSettings(_Section):
 
 class LLMSettings(_Section):
     model: str = "gpt-5"
-    batch_size: int = Field(default=20, ge=1, le=200, description="papers per request")
+    batch_size: int = Field(default=25, ge=1, le=200, description="maximum papers per request")
+    batch_tokens: int = Field(default=8000, ge=500, description="maximum tokens of the papers in one request")
+    max_concurrency: int = Field(default=8, ge=1, le=64, description="requests in flight at once")
+    requests_per_minute: int | None = Field(default=None, ge=1)
+    tokens_per_minute: int | None = Field(default=None, ge=1000)
+    max_cost_usd: float | None = Field(default=None, gt=0, description="spending cap per run, in USD")
     base_url: str | None = None
     api_key_env: str = "OPENAI_API_KEY"
     max_completion_tokens: int = Field(default=16000, ge=16)
@@ -110,14 +125,19 @@ class SelectionSettings(_Section):
 
 class OutputSettings(_Section):
     dir: Path = Path("out")
-    formats: tuple[Literal["md", "json"], ...] = ("md", "json")
+    formats: tuple[Literal["md", "json", "html"], ...] = ("md", "json")
 
     @field_validator("formats")
     @classmethod
     def _some_formats(cls, value: tuple[str, ...]) -> tuple[str, ...]:
         if not value:
-            raise ValueError('list at least one format: "md" or "json"')
+            raise ValueError('list at least one format: "md", "json" or "html"')
         return tuple(dict.fromkeys(value))
+
+
+class CacheSettings(_Section):
+    enabled: bool = True
+    path: Path | None = None  # default: the user data folder (platformdirs)
 
 
 class PriceSettings(_Section):
@@ -132,6 +152,7 @@ class Settings(_Section):
     llm: LLMSettings = LLMSettings()
     selection: SelectionSettings = SelectionSettings()
     output: OutputSettings = OutputSettings()
+    cache: CacheSettings = CacheSettings()
     pricing: dict[str, PriceSettings] = {}
 
 
@@ -153,8 +174,11 @@ class LoadedConfig:
 
     @property
     def output_dir(self) -> Path:
-        out = self.settings.output.dir.expanduser()
-        return out if out.is_absolute() else self.folder / out
+        return self.resolve(self.settings.output.dir)
+
+    def resolve(self, path: Path) -> Path:
+        path = path.expanduser()
+        return path if path.is_absolute() else self.folder / path
 
 
 def user_config_path() -> Path:

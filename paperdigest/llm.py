@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import datetime
+import email.utils
 import logging
+import random
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -12,6 +16,7 @@ import openai
 
 from paperdigest.errors import LLMError
 from paperdigest.models import Usage
+from paperdigest.ratelimit import RateLimiter
 
 log = logging.getLogger(__name__)
 
@@ -55,8 +60,16 @@ class Completion:
     latency: float  # seconds
 
 
+RETRYABLE_STATUS = frozenset({408, 409, 429, 500, 502, 503, 504})
+MAX_WAIT = 120.0  # seconds: the longest single wait, whatever Retry-After asks for
+
+
 class ChatModel:
-    """Sends chat requests; the openai client retries 429, 5xx, timeouts and connection errors."""
+    """Sends chat requests and retries 408, 409, 429, 5xx, timeouts and connection errors.
+
+    The openai client's own retries are off so that a 429 pauses every request of the run
+    through the shared RateLimiter, honouring Retry-After, instead of only the one that got it.
+    """
 
     def __init__(
         self,
@@ -66,15 +79,39 @@ class ChatModel:
         base_url: str | None,
         timeout: float,
         max_retries: int,
+        limiter: RateLimiter | None = None,
+        sleep: Callable[[float], None] = time.sleep,
     ):
         self.settings = settings
-        self.client = openai.OpenAI(api_key=api_key, base_url=base_url, timeout=timeout, max_retries=max_retries)
+        self.max_retries = max_retries
+        self.limiter = limiter or RateLimiter()
+        self.sleep = sleep
+        self.client = openai.OpenAI(api_key=api_key, base_url=base_url, timeout=timeout, max_retries=0)
 
     @property
     def base_url(self) -> str:
         return str(self.client.base_url)
 
-    def complete(self, messages: list[dict[str, str]]) -> Completion:
+    def complete(self, messages: list[dict[str, str]], prompt_estimate: int = 0) -> Completion:
+        """Send one request, retrying transient failures; raise LLMError when retries run out."""
+        attempt = 0
+        while True:
+            self.limiter.acquire(prompt_estimate)
+            try:
+                return self._send(messages)
+            except _Retryable as exc:
+                attempt += 1
+                if attempt > self.max_retries:
+                    raise LLMError(f"{exc.message}; gave up after {attempt} attempts ([llm] max_retries = {self.max_retries})") from exc.__cause__
+                wait = exc.retry_after if exc.retry_after is not None else min(MAX_WAIT, 2.0 ** (attempt - 1))
+                wait = min(MAX_WAIT, wait) * (1.0 if exc.retry_after is not None else random.uniform(0.75, 1.25))
+                log.info("%s; retry %d of %d in %.1f s", exc.message, attempt, self.max_retries, wait)
+                if exc.status == 429:
+                    self.limiter.pause(wait)  # every request of the run waits, not only this one
+                else:
+                    self.sleep(wait)
+
+    def _send(self, messages: list[dict[str, str]]) -> Completion:
         started = time.monotonic()
         try:
             response = self.client.chat.completions.create(messages=messages, **self.settings.params())
@@ -84,19 +121,55 @@ class ChatModel:
                 "check OPENAI_API_KEY or [llm] api_key_env"
             ) from exc
         except openai.APIStatusError as exc:
-            raise LLMError(f"request to {self.base_url} failed with HTTP {exc.status_code}: {_short(exc.message)}") from exc
+            message = f"request to {self.base_url} failed with HTTP {exc.status_code}: {_short(exc.message)}"
+            if exc.status_code in RETRYABLE_STATUS:
+                raise _Retryable(message, exc.status_code, _retry_after(exc.response)) from exc
+            raise LLMError(message) from exc
         except openai.APITimeoutError as exc:
-            raise LLMError(f"request to {self.base_url} timed out; raise [llm] timeout or use smaller batches") from exc
+            raise _Retryable(f"request to {self.base_url} timed out", None, None) from exc
         except openai.APIConnectionError as exc:
-            raise LLMError(f"cannot connect to the model server at {self.base_url}: {exc}") from exc
+            raise _Retryable(f"cannot connect to the model server at {self.base_url}: {exc}", None, None) from exc
         except openai.APIError as exc:
             raise LLMError(f"request to {self.base_url} failed: {_short(str(exc))}") from exc
         latency = time.monotonic() - started
         if not response.choices:
             raise LLMError(f"the model server at {self.base_url} answered with no choices")
         choice = response.choices[0]
-        text = choice.message.content or "" if choice.message else ""
+        text = (choice.message.content or "") if choice.message else ""
         return Completion(text=text, usage=_usage(response.usage), finish_reason=choice.finish_reason, latency=latency)
+
+
+class _Retryable(Exception):
+    def __init__(self, message: str, status: int | None, retry_after: float | None):
+        super().__init__(message)
+        self.message = message
+        self.status = status
+        self.retry_after = retry_after
+
+
+def _retry_after(response: Any) -> float | None:
+    """Seconds from a Retry-After (seconds or HTTP date) or retry-after-ms header, if present."""
+    headers = getattr(response, "headers", None) or {}
+    milliseconds = headers.get("retry-after-ms")
+    if milliseconds:
+        try:
+            return max(0.0, float(milliseconds) / 1000)
+        except ValueError:
+            pass
+    value = headers.get("retry-after")
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        return None
+    return max(0.0, (when - datetime.datetime.now(datetime.timezone.utc)).total_seconds())
 
 
 def _usage(reported: Any) -> Usage:

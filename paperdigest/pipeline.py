@@ -1,11 +1,11 @@
-"""One run: fetch -> rules -> score -> render. No click here: the CLI calls run()."""
+"""One run: fetch -> rules -> score -> render. No click here: the CLI calls run() and backfill()."""
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
-import math
 import os
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,22 +13,23 @@ from pathlib import Path
 from paperdigest import __version__
 from paperdigest.arxiv.calendar import NEW_YORK, is_weekend, latest_announcement
 from paperdigest.arxiv.source import load_listing
+from paperdigest.budget import Budget
 from paperdigest.config import LoadedConfig
 from paperdigest.cost import Price, TokenCounter, compute_cost, find_price
-from paperdigest.errors import MissingKeyError, StaleFeedError
-from paperdigest.fsutil import write_atomic
+from paperdigest.errors import ConfigError, MissingKeyError, PaperdigestError, StaleFeedError
+from paperdigest.fsutil import FolderLock, write_atomic
+from paperdigest.keywords import KeywordScorer
 from paperdigest.llm import ChatModel, RequestSettings
 from paperdigest.models import Cost, Digest, Fate, Listing, Paper, PaperResult, Usage
 from paperdigest.prompt import PromptSet, build_messages, load_prompts
+from paperdigest.ratelimit import RateLimiter
 from paperdigest.render import render_json, render_markdown
 from paperdigest.rules import Rules, Triage
-from paperdigest.scoring import KeywordScorer, LLMScorer, Scorer, ScoringOutcome, batched
+from paperdigest.scoring import CHAT_OVERHEAD_TOKENS, BatchLimits, LLMScorer, Progress, Scorer, ScoringOutcome, make_batches
 
 log = logging.getLogger(__name__)
 
 USER_AGENT = f"paperdigest/{__version__} (personal arXiv digest tool; +https://pypi.org/project/paperdigest/)"
-# Completion tokens expected per paper, for estimates only: a JSON line plus reasoning overhead.
-EXPECTED_COMPLETION_PER_PAPER = 150
 SCORERS = ("openai", "keywords")
 
 
@@ -40,6 +41,8 @@ class RunOptions:
     model: str | None = None  # overrides [llm] model
     scorer: str = "openai"
     dry_run: bool = False
+    force: bool = False  # rebuild a digest that exists already
+    use_cache: bool = True
 
 
 @dataclass(frozen=True)
@@ -56,9 +59,11 @@ class DryRunPlan:
     total_papers: int
     candidates: int
     dropped: int
+    cached: int  # candidates whose score is in the cache already
     batches: tuple[BatchPlan, ...]
     exact_tokens: bool  # False when tiktoken could not load and counts are estimates
     cost: Cost | None
+    max_cost_usd: float | None = None
 
     @property
     def prompt_tokens(self) -> int:
@@ -71,9 +76,11 @@ class DryRunPlan:
 
 @dataclass(frozen=True)
 class RunResult:
+    date: dt.date | None = None
     digest: Digest | None = None
     written: tuple[Path, ...] = ()
     plan: DryRunPlan | None = None
+    existing: Path | None = None  # the digest was there already; nothing was done
 
     @property
     def partial(self) -> bool:
@@ -83,66 +90,136 @@ class RunResult:
 
 @dataclass
 class Context:
-    """What a run needs besides the options, so tests can replace the clock or the environment."""
+    """What a run needs besides the options, so tests can replace the clock, the environment or the sleep."""
 
     env: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
     now: Callable[[], dt.datetime] = lambda: dt.datetime.now(NEW_YORK)
-    on_batch: Callable[[int, Usage], None] | None = None
+    sleep: Callable[[float], None] = time.sleep
+    progress: Progress | None = None
 
 
 def run(config: LoadedConfig, options: RunOptions, context: Context | None = None) -> RunResult:
+    """Build the digest of one announcement date (options.date, or the latest one)."""
     context = context or Context()
     settings = config.settings
-    model = options.model or settings.llm.model
-    scorer_name = options.scorer
-    api_key = _api_key(config, scorer_name, options.dry_run, context.env)
-    prompts = load_prompts(config.prompts_dir)
     out_dir = options.out_dir or config.output_dir
+    date = options.date or latest_announcement(context.now())
+    primary = out_dir / f"{date.isoformat()}.{settings.output.formats[0]}"
+    if primary.exists() and not options.force and not options.dry_run:
+        log.info("%s exists; nothing to do (use --force to rebuild it)", primary)
+        return RunResult(date=date, existing=primary)
 
-    if options.date is not None and is_weekend(options.date):
-        notice = f"No announcement: arXiv does not announce on weekends ({options.date:%A})."
-        digest = _empty_digest(config, options.date, model, scorer_name, notice, source="calendar")
-        return RunResult(digest=digest, written=_write(digest, out_dir, settings.output.formats))
+    api_key = _api_key(config, options.scorer, options.dry_run, context.env)
+    prompts = load_prompts(config.prompts_dir)
+    if options.dry_run:
+        return _run_locked(config, options, context, date, out_dir, api_key, prompts)
+    with FolderLock(out_dir):
+        if primary.exists() and not options.force:
+            return RunResult(date=date, existing=primary)
+        return _run_locked(config, options, context, date, out_dir, api_key, prompts)
 
-    listing = load_listing(
-        settings.arxiv.categories,
-        source=_dated_source(options.source, options.date),
-        rss_base_url=settings.arxiv.rss_url,
-        timeout=settings.arxiv.timeout,
-        user_agent=USER_AGENT,
-    )
-    date = _announcement_date(listing, options.date, context)
-    if not listing.papers:
+
+def _run_locked(
+    config: LoadedConfig,
+    options: RunOptions,
+    context: Context,
+    date: dt.date,
+    out_dir: Path,
+    api_key: str,
+    prompts: PromptSet,
+) -> RunResult:
+    settings = config.settings
+    model = options.model or settings.llm.model
+    formats = settings.output.formats
+
+    if is_weekend(date):
+        notice = f"No announcement: arXiv does not announce on weekends ({date:%A})."
+        return _write_empty(config, options, date, model, notice, "arXiv calendar", out_dir)
+
+    listing = _fetch(config, options, context, date)
+    if listing is None:
         notice = (
-            f"No announcement: the feed holds no papers for {date}. "
-            "This is usually an arXiv holiday; check arxiv.org for the announcement schedule."
+            f"No announcement for {date} ({date:%A}): the feed was empty twice. This is most likely "
+            "an arXiv holiday; see arxiv.org for the announcement schedule."
         )
-        digest = _empty_digest(config, date, model, scorer_name, notice, source=listing.source)
-        return RunResult(digest=digest, written=_write(digest, out_dir, settings.output.formats))
+        return _write_empty(config, options, date, model, notice, "rss.arxiv.org (empty feed)", out_dir)
+    if not listing.papers:
+        notice = f"No announcement for {date}: the source holds no papers of {', '.join(settings.arxiv.categories)}."
+        return _write_empty(config, options, date, model, notice, listing.source, out_dir)
 
     rules = Rules(settings.rules, settings.arxiv.announce_types)
     triage = rules.triage(listing.papers)
     log.info(
-        "%d papers in the listing, %d candidates after rules, %d dropped",
+        "%s: %d papers in the listing, %d candidates after rules, %d dropped",
+        date,
         len(listing.papers),
         len(triage.candidates),
         len(triage.dropped),
     )
     if options.dry_run:
-        return RunResult(plan=_plan(config, model, date, listing, triage, prompts, scorer_name))
+        return RunResult(date=date, plan=_plan(config, options, model, date, listing, triage, prompts))
 
-    scorer = _make_scorer(config, model, scorer_name, api_key, prompts, context)
-    outcome = scorer.score(triage.candidates)
-    digest = _build_digest(config, model, scorer_name, date, listing, triage, outcome)
-    return RunResult(digest=digest, written=_write(digest, out_dir, settings.output.formats))
+    cache = _open_cache(config, options)
+    try:
+        scorer = _make_scorer(config, model, options.scorer, api_key, prompts, context, cache)
+        outcome = scorer.score(triage.candidates)
+    finally:
+        cache.close()
+    digest = _build_digest(config, model, options.scorer, date, listing, triage, outcome)
+    return RunResult(date=date, digest=digest, written=_write(digest, out_dir, formats))
 
 
-def _dated_source(source: Path | None, date: dt.date | None) -> Path | None:
-    """Use SOURCE/YYYY-MM-DD when it exists, the layout `paperdigest fetch --out SOURCE` writes."""
-    if source is None or date is None:
-        return source
-    dated = source / date.isoformat()
-    return dated if dated.is_dir() else source
+@dataclass(frozen=True)
+class BackfillLine:
+    date: dt.date
+    status: str  # "written", "partial", "exists", "failed"
+    message: str
+    result: RunResult | None = None
+    error: PaperdigestError | None = None
+
+
+def backfill(
+    config: LoadedConfig,
+    since: dt.date,
+    until: dt.date,
+    options: RunOptions,
+    context: Context | None = None,
+    report: Callable[[BackfillLine], None] | None = None,
+) -> list[BackfillLine]:
+    """Write one digest per announcement date from `since` to `until`, weekends skipped.
+
+    A failing date does not stop the others; each date gets one line.
+    """
+    if until < since:
+        raise ConfigError(f"--until {until} is before --since {since}; swap them")
+    lines = []
+    day = since
+    while day <= until:
+        if not is_weekend(day):
+            line = _backfill_one(config, day, options, context)
+            lines.append(line)
+            if report:
+                report(line)
+        day += dt.timedelta(days=1)
+    return lines
+
+
+def _backfill_one(config: LoadedConfig, day: dt.date, options: RunOptions, context: Context | None) -> BackfillLine:
+    try:
+        result = run(config, RunOptions(**{**options.__dict__, "date": day}), context)
+    except PaperdigestError as exc:
+        return BackfillLine(day, "failed", str(exc), error=exc)
+    if result.existing is not None:
+        return BackfillLine(day, "exists", f"{result.existing} exists; skipped (use --force to rebuild)", result)
+    if result.plan is not None:
+        return BackfillLine(day, "planned", f"{result.plan.candidates} candidates, {len(result.plan.batches)} requests", result)
+    digest = result.digest
+    assert digest is not None
+    status = "partial" if result.partial else "written"
+    summary = f"{digest.total_papers} papers, {len(digest.selected)} relevant"
+    if digest.notice:
+        summary = digest.notice
+    return BackfillLine(day, status, f"{result.written[0] if result.written else ''}: {summary}", result)
 
 
 def _api_key(config: LoadedConfig, scorer: str, dry_run: bool, env: Mapping[str, str]) -> str:
@@ -158,19 +235,86 @@ def _api_key(config: LoadedConfig, scorer: str, dry_run: bool, env: Mapping[str,
     return key
 
 
-def _announcement_date(listing: Listing, requested: dt.date | None, context: Context) -> dt.date:
+def _dated_source(source: Path, date: dt.date) -> Path:
+    """Use SOURCE/YYYY-MM-DD when it exists, the layout `paperdigest fetch --out SOURCE` writes."""
+    dated = source / date.isoformat()
+    return dated if dated.is_dir() else source
+
+
+def _fetch(config: LoadedConfig, options: RunOptions, context: Context, date: dt.date) -> Listing | None:
+    """Return the listing of `date`, or None when the weekday feed stayed empty (a holiday).
+
+    Saved files (--source) must hold `date`. Otherwise the RSS feed is read; a date older than
+    the feed's announcement is fetched through the arXiv API instead.
+    """
+    arxiv = config.settings.arxiv
+    if options.source is not None:
+        listing = _load_rss(config, _dated_source(options.source, date))
+        return _check_feed_date(listing, date, from_files=True)
+
+    listing = _load_rss(config, None)
+    if listing.announced is None and not listing.papers:
+        log.warning("the feed of %s is empty; asking again in %.0f s", date, arxiv.empty_feed_retry_seconds)
+        context.sleep(arxiv.empty_feed_retry_seconds)
+        listing = _load_rss(config, None)
+    if listing.announced is None and not listing.papers:
+        latest = latest_announcement(context.now())
+        if date < latest:
+            return _fetch_api(config, date)
+        if date > latest:
+            raise _stale(listing, date, "the feed is empty and that date is not announced yet")
+        return None
+    if listing.announced is not None and date < listing.announced:
+        log.info("%s is older than the feed's announcement (%s); using the arXiv API", date, listing.announced)
+        return _fetch_api(config, date)
+    return _check_feed_date(listing, date, from_files=False)
+
+
+def _load_rss(config: LoadedConfig, source: Path | None) -> Listing:
+    arxiv = config.settings.arxiv
+    return load_listing(
+        arxiv.categories, source=source, rss_base_url=arxiv.rss_url, timeout=arxiv.timeout, user_agent=USER_AGENT
+    )
+
+
+def _check_feed_date(listing: Listing, date: dt.date, *, from_files: bool) -> Listing | None:
     if listing.announced is None:
-        # An empty feed carries no date: trust the request, else the calendar.
-        return requested or latest_announcement(context.now())
-    if requested is not None and listing.announced != requested:
-        raise StaleFeedError(
-            f"the feed at {listing.source} holds the announcement of {listing.announced}, "
-            f"not {requested}; no digest was written. Try again after the next announcement "
-            f"(20:00 New York time), or pass --date {listing.announced}",
-            feed_date=listing.announced,
-            requested=requested,
+        if listing.papers:
+            raise _stale(listing, date, "the feed carries no announcement date")
+        return None  # an empty feed: no announcement
+    if listing.announced != date:
+        hint = (
+            "Save the feed of that day with `paperdigest fetch`, or pass a folder that holds it"
+            if from_files
+            else "Try again after the next announcement (20:00 New York time, in the feed from about midnight)"
         )
-    return listing.announced
+        raise _stale(listing, date, hint)
+    return listing
+
+
+def _stale(listing: Listing, date: dt.date, hint: str) -> StaleFeedError:
+    held = listing.announced.isoformat() if listing.announced else "no dated announcement"
+    return StaleFeedError(
+        f"the feed at {listing.source} holds {held}, not the announcement of {date}; no digest was written. {hint}.",
+        feed_date=listing.announced,
+        requested=date,
+    )
+
+
+def _fetch_api(config: LoadedConfig, date: dt.date) -> Listing | None:
+    from paperdigest.arxiv.api_client import fetch_day
+
+    arxiv = config.settings.arxiv
+    listing = fetch_day(
+        arxiv.categories,
+        date,
+        api_url=arxiv.api_url,
+        user_agent=USER_AGENT,
+        delay_seconds=arxiv.api_delay_seconds,
+        retries=arxiv.retries,
+        timeout=arxiv.timeout,
+    )
+    return listing if listing.papers else None
 
 
 def _base_url(config: LoadedConfig, env: Mapping[str, str]) -> str | None:
@@ -178,17 +322,67 @@ def _base_url(config: LoadedConfig, env: Mapping[str, str]) -> str | None:
     return env.get("OPENAI_BASE_URL") or config.settings.llm.base_url
 
 
+def _request_settings(config: LoadedConfig, model: str) -> RequestSettings:
+    llm = config.settings.llm
+    return RequestSettings(model, llm.max_completion_tokens, llm.reasoning_effort, llm.temperature)
+
+
+def _open_cache(config: LoadedConfig, options: RunOptions):
+    from paperdigest.store import ScoreCache, default_cache_path
+
+    if options.scorer != "openai" or not options.use_cache or not config.settings.cache.enabled:
+        return ScoreCache.disabled()
+    path = config.resolve(config.settings.cache.path) if config.settings.cache.path else default_cache_path()
+    log.debug("score cache: %s", path)
+    return ScoreCache(path)
+
+
+def _budget(config: LoadedConfig, model: str) -> Budget:
+    cap = config.settings.llm.max_cost_usd
+    price = _price(config, model)
+    if cap is not None and price is None:
+        raise ConfigError(
+            f'[llm] max_cost_usd is set, but model {model!r} has no known price, so the cap cannot be '
+            f'enforced. Add [pricing."{model}"] input, cached_input and output (USD per 1M tokens)'
+        )
+    return Budget(cap, price)
+
+
 def _make_scorer(
-    config: LoadedConfig, model: str, name: str, api_key: str, prompts: PromptSet, context: Context
+    config: LoadedConfig,
+    model: str,
+    name: str,
+    api_key: str,
+    prompts: PromptSet,
+    context: Context,
+    cache,
 ) -> Scorer:
     llm = config.settings.llm
     if name == "keywords":
         return KeywordScorer(config.settings.rules.keywords, prompts.topics)
-    request = RequestSettings(model, llm.max_completion_tokens, llm.reasoning_effort, llm.temperature)
-    base_url = _base_url(config, context.env)
-    chat = ChatModel(request, api_key=api_key, base_url=base_url, timeout=llm.timeout, max_retries=llm.max_retries)
-    log.info("scoring with %s at %s", model, chat.base_url)
-    return LLMScorer(chat, prompts, llm.batch_size, on_batch=context.on_batch)
+    request = _request_settings(config, model)
+    limiter = RateLimiter(llm.requests_per_minute, llm.tokens_per_minute)
+    chat = ChatModel(
+        request,
+        api_key=api_key,
+        base_url=_base_url(config, context.env),
+        timeout=llm.timeout,
+        max_retries=llm.max_retries,
+        limiter=limiter,
+        sleep=context.sleep,
+    )
+    log.info("scoring with %s at %s, up to %d requests at once", model, chat.base_url, llm.max_concurrency)
+    return LLMScorer(
+        chat,
+        prompts,
+        BatchLimits(llm.batch_size, llm.batch_tokens),
+        TokenCounter(model),
+        max_concurrency=llm.max_concurrency,
+        budget=_budget(config, model),
+        cache=cache,
+        cache_params=request.params(),
+        progress=context.progress,
+    )
 
 
 def _price(config: LoadedConfig, model: str) -> Price | None:
@@ -209,9 +403,7 @@ def _build_digest(
     outcome: ScoringOutcome,
 ) -> Digest:
     selection = config.settings.selection
-    results = []
-    for paper in listing.papers:
-        results.append(_result(paper, triage, outcome, selection.relevance_cutoff, selection.novelty_cutoff))
+    results = [_result(p, triage, outcome, selection.relevance_cutoff, selection.novelty_cutoff) for p in listing.papers]
     warnings: list[str] = []
     if scorer == "keywords":
         cost: Cost | None = Cost(0.0, 0.0)
@@ -222,13 +414,15 @@ def _build_digest(
         if price is None:
             cost = None
             message = (
-                f'no price known for model {model!r}: cost shown as n/a. '
+                f"no price known for model {model!r}: cost shown as n/a. "
                 f'Add [pricing."{model}"] input, cached_input and output (USD per 1M tokens) to the config'
             )
             log.warning(message)
             warnings.append(message)
         else:
             cost = compute_cost(outcome.usage, price)
+    if outcome.cached:
+        warnings.append(f"{outcome.cached} scores came from the cache of earlier runs (no tokens spent on them)")
     if outcome.unscored:
         warnings.append(f"{len(outcome.unscored)} candidate papers have no score; see the unscored list")
     return Digest(
@@ -259,13 +453,16 @@ def _result(paper: Paper, triage: Triage, outcome: ScoringOutcome, relevance_cut
     return PaperResult(paper, Fate.SCORED, "", score, bool(followed), followed, relevant=meets or bool(followed))
 
 
-def _empty_digest(config: LoadedConfig, date: dt.date, model: str, scorer: str, notice: str, source: str) -> Digest:
+def _write_empty(
+    config: LoadedConfig, options: RunOptions, date: dt.date, model: str, notice: str, source: str, out_dir: Path
+) -> RunResult:
+    """Write a dated digest that says why it has no papers; no request is sent."""
+    log.warning(notice)
     selection = config.settings.selection
-    log.info(notice)
-    return Digest(
+    digest = Digest(
         date=date,
-        model="keywords (offline)" if scorer == "keywords" else model,
-        scorer=scorer,
+        model="keywords (offline)" if options.scorer == "keywords" else model,
+        scorer=options.scorer,
         categories=config.settings.arxiv.categories,
         results=(),
         usage=Usage(),
@@ -276,54 +473,82 @@ def _empty_digest(config: LoadedConfig, date: dt.date, model: str, scorer: str, 
         novelty_cutoff=selection.novelty_cutoff,
         notice=notice,
     )
+    if options.dry_run:
+        plan = DryRunPlan(date, model, 0, 0, 0, 0, (), True, Cost(0.0, 0.0))
+        return RunResult(date=date, digest=digest, plan=plan)
+    return RunResult(date=date, digest=digest, written=_write(digest, out_dir, config.settings.output.formats))
 
 
 def _plan(
     config: LoadedConfig,
+    options: RunOptions,
     model: str,
     date: dt.date,
     listing: Listing,
     triage: Triage,
     prompts: PromptSet,
-    scorer: str,
 ) -> DryRunPlan:
     batches: list[BatchPlan] = []
     counter = TokenCounter(model)
-    if scorer == "openai":
-        for batch in batched(triage.candidates, config.settings.llm.batch_size):
-            messages = build_messages(prompts, batch)
-            # Chat formatting adds a few tokens per message on top of the text.
-            prompt_tokens = sum(counter.count(m["content"]) + 4 for m in messages) + 3
-            batches.append(BatchPlan(len(batch), prompt_tokens, EXPECTED_COMPLETION_PER_PAPER * len(batch)))
+    cached = 0
     price = _price(config, model)
+    if options.scorer == "openai":
+        candidates = list(triage.candidates)
+        cache = _open_cache(config, options)
+        try:
+            from paperdigest.store import score_key
+
+            params = _request_settings(config, model).params()
+            keys = {p.id: score_key(p, prompts.digest, model, params) for p in candidates}
+            hits = cache.get_many(list(keys.values()))
+        finally:
+            cache.close()
+        candidates = [p for p in candidates if keys[p.id] not in hits]
+        cached = len(triage.candidates) - len(candidates)
+        budget = Budget(None, price)
+        instruction_tokens = counter.count(prompts.instructions)
+        for batch in make_batches(candidates, counter, BatchLimits(config.settings.llm.batch_size, config.settings.llm.batch_tokens)):
+            user = build_messages(prompts, batch)[1]["content"]
+            prompt_tokens = instruction_tokens + counter.count(user) + CHAT_OVERHEAD_TOKENS
+            completion = round(budget.completion_per_paper() * len(batch))
+            batches.append(BatchPlan(len(batch), prompt_tokens, completion))
     usage = Usage(
         prompt_tokens=sum(b.prompt_tokens for b in batches),
         completion_tokens=sum(b.completion_tokens for b in batches),
         requests=len(batches),
     )
-    cost = compute_cost(usage, price) if price else None
+    if options.scorer != "openai":
+        cost: Cost | None = Cost(0.0, 0.0)
+    else:
+        cost = compute_cost(usage, price) if price else None
     return DryRunPlan(
         date=date,
-        model=model if scorer == "openai" else "keywords (offline)",
+        model=model if options.scorer == "openai" else "keywords (offline)",
         total_papers=len(listing.papers),
         candidates=len(triage.candidates),
         dropped=len(triage.dropped),
+        cached=cached,
         batches=tuple(batches),
         exact_tokens=counter.exact,
-        cost=cost if scorer == "openai" else Cost(0.0, 0.0),
+        cost=cost,
+        max_cost_usd=config.settings.llm.max_cost_usd,
     )
 
 
 def _write(digest: Digest, out_dir: Path, formats: tuple[str, ...]) -> tuple[Path, ...]:
+    """Write each format atomically; the primary (first) format last, so it marks a finished run."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    written = []
-    renderers = {"md": render_markdown, "json": render_json}
-    for fmt in formats:
-        path = out_dir / f"{digest.date.isoformat()}.{fmt}"
-        write_atomic(path, renderers[fmt](digest))
-        written.append(path)
-    return tuple(written)
+    paths = {fmt: out_dir / f"{digest.date.isoformat()}.{fmt}" for fmt in formats}
+    for fmt in (*formats[1:], formats[0]):
+        write_atomic(paths[fmt], _render(fmt, digest))
+    return tuple(paths[fmt] for fmt in formats)
 
 
-def expected_batches(candidates: int, batch_size: int) -> int:
-    return math.ceil(candidates / batch_size) if candidates else 0
+def _render(fmt: str, digest: Digest) -> str:
+    if fmt == "md":
+        return render_markdown(digest)
+    if fmt == "json":
+        return render_json(digest)
+    from paperdigest.render_html import render_html
+
+    return render_html(digest)

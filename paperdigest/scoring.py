@@ -1,21 +1,26 @@
-"""Scorers: the LLM scorer that sends batches to the model, and the offline keyword scorer."""
+"""The LLM scorer: token-budget batches sent concurrently, cached, re-asked, within a budget."""
 
 from __future__ import annotations
 
+import dataclasses
 import logging
-import re
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 from paperdigest.answers import parse_answer
+from paperdigest.budget import Budget
+from paperdigest.cost import TokenCounter
 from paperdigest.errors import LLMError
-from paperdigest.llm import ChatModel, Completion
+from paperdigest.llm import ChatModel
 from paperdigest.models import Paper, PromptText, Score, Usage
-from paperdigest.prompt import PromptSet, build_messages
-from paperdigest.rules import Keyword
+from paperdigest.prompt import PromptSet, build_messages, format_paper
 
 log = logging.getLogger(__name__)
+
+MAX_SPLIT_DEPTH = 4  # a batch cut off by the length limit is halved at most this many times
+CHAT_OVERHEAD_TOKENS = 11  # chat formatting around two messages, on top of their text (estimate)
 
 
 @dataclass
@@ -24,6 +29,7 @@ class ScoringOutcome:
     unscored: dict[str, str] = field(default_factory=dict)  # paper id -> reason
     usage: Usage = field(default_factory=Usage)
     prompt: PromptText | None = None
+    cached: int = 0  # scores taken from the cache, no request sent
 
 
 class Scorer(Protocol):
@@ -32,12 +38,91 @@ class Scorer(Protocol):
     def score(self, candidates: Sequence[Paper]) -> ScoringOutcome: ...
 
 
-def batched(papers: Sequence[Paper], size: int) -> list[list[Paper]]:
-    return [list(papers[i : i + size]) for i in range(0, len(papers), size)]
+class Progress(Protocol):
+    """Receives scoring progress; the CLI shows it as a bar or log lines."""
+
+    def start(self, total: int, cached: int) -> None: ...
+
+    def update(self, papers_done: int, in_flight: int, spent_usd: float | None) -> None: ...
+
+    def finish(self) -> None: ...
+
+
+class Cache(Protocol):
+    def get_many(self, keys: Sequence[str]) -> dict[str, Score]: ...
+
+    def put_many(self, items: Sequence[tuple[str, Score]], *, model: str) -> None: ...
+
+
+class NoCache:
+    def get_many(self, keys: Sequence[str]) -> dict[str, Score]:
+        return {}
+
+    def put_many(self, items: Sequence[tuple[str, Score]], *, model: str) -> None:
+        return None
+
+
+@dataclass(frozen=True)
+class BatchLimits:
+    max_papers: int  # [llm] batch_size
+    max_tokens: int  # [llm] batch_tokens: tokens of the papers part of one request
+
+
+def make_batches(papers: Sequence[Paper], counter: TokenCounter, limits: BatchLimits) -> list[list[Paper]]:
+    """Fill batches in order up to the paper and token limits.
+
+    A paper that alone exceeds the token limit has its abstract shortened to fit.
+    """
+    batches: list[list[Paper]] = []
+    current: list[Paper] = []
+    current_tokens = 0
+    for paper in papers:
+        tokens = counter.count(format_paper(paper))
+        if tokens > limits.max_tokens:
+            paper, tokens = _shorten(paper, counter, limits.max_tokens)
+        if current and (len(current) >= limits.max_papers or current_tokens + tokens > limits.max_tokens):
+            batches.append(current)
+            current, current_tokens = [], 0
+        current.append(paper)
+        current_tokens += tokens
+    if current:
+        batches.append(current)
+    return batches
+
+
+def _shorten(paper: Paper, counter: TokenCounter, max_tokens: int) -> tuple[Paper, int]:
+    abstract = paper.abstract
+    for _ in range(20):
+        abstract = abstract[: int(len(abstract) * 0.8)]
+        shorter = dataclasses.replace(paper, abstract=abstract + " [abstract shortened]")
+        tokens = counter.count(format_paper(shorter))
+        if tokens <= max_tokens:
+            log.info("paper %s is longer than [llm] batch_tokens = %d; its abstract was shortened", paper.id, max_tokens)
+            return shorter, tokens
+    return shorter, tokens
+
+
+@dataclass
+class _BatchResult:
+    batch: list[Paper]
+    depth: int  # how many times this batch's papers were split before
+    usage: Usage | None = None
+    scores: dict[str, Score] = field(default_factory=dict)
+    missing: list[Paper] = field(default_factory=list)  # ask again in the next round
+    final: dict[str, str] = field(default_factory=dict)  # paper id -> reason; not asked again
+    splits: list[list[Paper]] = field(default_factory=list)  # halves to send now
+    reasons: dict[str, str] = field(default_factory=dict)  # why each missing paper is missing
 
 
 class LLMScorer:
-    """Scores candidates with a chat model, in batches, asking once more for papers it missed."""
+    """Scores candidates with a chat model.
+
+    Batches go out concurrently, up to `max_concurrency`. Scores found in the cache are not
+    requested again. Papers missing from an answer are asked for once more, and an answer cut
+    off by the length limit or empty is retried with its batch split in two. Before each request
+    the budget reserves its estimated cost, and no request goes out once the cap would be crossed.
+    The result does not depend on the order in which answers arrive.
+    """
 
     name = "openai"
 
@@ -45,44 +130,125 @@ class LLMScorer:
         self,
         model: ChatModel,
         prompts: PromptSet,
-        batch_size: int,
-        on_batch: Callable[[int, Usage], None] | None = None,
+        limits: BatchLimits,
+        counter: TokenCounter,
+        *,
+        max_concurrency: int = 1,
+        budget: Budget | None = None,
+        cache: Cache | None = None,
+        cache_params: dict[str, Any] | None = None,
+        progress: Progress | None = None,
     ):
         self.model = model
         self.prompts = prompts
-        self.batch_size = batch_size
-        self.on_batch = on_batch  # called with (papers in the batch, usage) after each request
+        self.limits = limits
+        self.counter = counter
+        self.max_concurrency = max(1, max_concurrency)
+        self.budget = budget or Budget(None, None)
+        self.cache = cache or NoCache()
+        self.cache_params = cache_params or {}
+        self.progress = progress
+        self._instruction_tokens = counter.count(prompts.instructions)
+
+    def cache_key(self, paper: Paper) -> str:
+        from paperdigest.store import score_key
+
+        return score_key(paper, self.prompts.digest, self.model.settings.model, self.cache_params)
 
     def score(self, candidates: Sequence[Paper]) -> ScoringOutcome:
         outcome = ScoringOutcome(prompt=self.prompts.as_prompt_text())
-        last_problem: dict[str, str] = {}
-        pending = list(candidates)
-        for attempt in (1, 2):
-            if not pending:
-                break
-            if attempt == 2:
-                log.info("asking again for %d papers missing from the answers", len(pending))
-            missed: list[Paper] = []
-            for batch in batched(pending, self.batch_size):
-                missed.extend(self._score_batch(batch, outcome, last_problem))
-            pending = missed
+        keys = {paper.id: self.cache_key(paper) for paper in candidates}
+        cached = self.cache.get_many(list(keys.values()))
+        for paper in candidates:
+            hit = cached.get(keys[paper.id])
+            if hit is not None:
+                outcome.scores[paper.id] = dataclasses.replace(hit, paper_id=paper.id)
+        outcome.cached = len(outcome.scores)
+        if outcome.cached:
+            log.info("%d of %d scores taken from the cache", outcome.cached, len(candidates))
+
+        self._done = outcome.cached
+        if self.progress:
+            self.progress.start(len(candidates), outcome.cached)
+        reasons: dict[str, str] = {}
+        pending = [p for p in candidates if p.id not in outcome.scores]
+        try:
+            for round_number in (1, 2):
+                if not pending:
+                    break
+                if round_number == 2:
+                    log.info("asking again for %d papers missing from the answers", len(pending))
+                missed = self._run_round(make_batches(pending, self.counter, self.limits), outcome, keys, reasons)
+                order = {p.id: i for i, p in enumerate(candidates)}
+                pending = sorted(missed, key=lambda p: order[p.id])
+        finally:
+            if self.progress:
+                self.progress.finish()
         for paper in pending:
-            outcome.unscored[paper.id] = last_problem.get(paper.id, "no score in the answer")
+            outcome.unscored.setdefault(paper.id, reasons.get(paper.id, "no score in the answer"))
         return outcome
 
-    def _score_batch(self, batch: list[Paper], outcome: ScoringOutcome, problems: dict[str, str]) -> list[Paper]:
-        """Send one batch; record scores and usage; return the papers still without a score."""
+    def _run_round(
+        self,
+        batches: list[list[Paper]],
+        outcome: ScoringOutcome,
+        keys: dict[str, str],
+        reasons: dict[str, str],
+    ) -> list[Paper]:
+        """Send the batches concurrently; return the papers to ask for again."""
+        missed: list[Paper] = []
+        with ThreadPoolExecutor(max_workers=self.max_concurrency, thread_name_prefix="score") as pool:
+            running: set[Future[_BatchResult]] = {pool.submit(self._score_batch, b, 0) for b in batches}
+            while running:
+                if self.progress:
+                    self.progress.update(self._done, len(running), self._spent())
+                finished, running = wait(running, return_when=FIRST_COMPLETED)
+                for future in finished:
+                    result = future.result()
+                    self._merge(result, outcome, keys, reasons)
+                    missed.extend(result.missing)
+                    for half in result.splits:
+                        running.add(pool.submit(self._score_batch, half, result.depth + 1))
+            if self.progress:
+                self.progress.update(self._done, 0, self._spent())
+        return missed
+
+    def _spent(self) -> float | None:
+        return self.budget.spent if self.budget.price is not None else None
+
+    def _merge(self, result: _BatchResult, outcome: ScoringOutcome, keys: dict[str, str], reasons: dict[str, str]) -> None:
+        if result.usage is not None:
+            outcome.usage = outcome.usage + result.usage
+        new_scores = [(pid, s) for pid, s in result.scores.items() if pid not in outcome.scores]
+        outcome.scores.update(new_scores)
+        if new_scores:
+            self.cache.put_many([(keys[pid], s) for pid, s in new_scores], model=self.model.settings.model)
+        outcome.unscored.update(result.final)
+        reasons.update(result.reasons)
+        self._done += len(new_scores) + len(result.final)
+
+    def _score_batch(self, batch: list[Paper], depth: int) -> _BatchResult:
+        """Send one batch. Runs in a worker thread, so it touches no shared state but the budget."""
+        result = _BatchResult(batch, depth)
+        messages = build_messages(self.prompts, batch)
+        prompt_estimate = self.counter.count(messages[1]["content"]) + self._instruction_tokens + CHAT_OVERHEAD_TOKENS
+        reserved = self.budget.reserve(prompt_estimate, len(batch))
+        if reserved is None:
+            reason = f"not scored: the next request would exceed the budget, {self.budget.describe()}"
+            result.final = {p.id: reason for p in batch}
+            log.warning("budget: %d papers not scored; %s", len(batch), self.budget.describe())
+            return result
         try:
-            completion: Completion = self.model.complete(build_messages(self.prompts, batch))
+            completion = self.model.complete(messages, prompt_estimate)
         except LLMError as exc:
+            self.budget.settle(reserved, None, 0)
             log.warning("batch of %d papers failed: %s", len(batch), exc)
-            for paper in batch:
-                problems[paper.id] = f"request failed: {exc}"
-            return batch
-        outcome.usage = outcome.usage + completion.usage
-        if self.on_batch:
-            self.on_batch(len(batch), completion.usage)
-        log.debug(
+            result.missing = list(batch)
+            result.reasons = {p.id: f"request failed: {exc}" for p in batch}
+            return result
+        self.budget.settle(reserved, completion.usage, len(batch))
+        result.usage = completion.usage
+        log.info(
             "batch of %d papers: %d prompt tokens (%d cached), %d completion tokens, %.1f s, finish reason %s",
             len(batch),
             completion.usage.prompt_tokens,
@@ -92,100 +258,23 @@ class LLMScorer:
             completion.finish_reason,
         )
         parsed = parse_answer(completion.text, [p.id for p in batch])
-        for error in parsed.errors:
-            log.info("answer line rejected: %s", error)
-        outcome.scores.update({pid: s for pid, s in parsed.scores.items() if pid not in outcome.scores})
-        missing = [p for p in batch if p.id not in outcome.scores]
-        reason = "no score in the answer"
-        if completion.finish_reason == "length":
+        result.scores = dict(parsed.scores)
+        missing = [p for p in batch if p.id not in result.scores]
+        cut_off = completion.finish_reason == "length"
+        empty = not completion.text.strip()
+        if cut_off:
             reason = "the answer was cut off by the length limit ([llm] max_completion_tokens)"
-        elif not completion.text.strip():
+        elif empty:
             reason = "the answer was empty"
-        for paper in missing:
-            problems[paper.id] = reason
-        return missing
-
-
-_WORD = re.compile(r"[A-Za-z][A-Za-z-]{3,}")
-_STOPWORDS = frozenset(
-    """
-    about above after again against also among and any are because been before being below between both
-    but can could does doing down during each even every from further have having here into itself just like
-    more most must never only other over same should some such than that their them then there these they
-    this those through under until very what when where which while will with without would your yours
-    paper papers reader relevant irrelevant topic topics keep pass work known task field score scores method
-    methods new using used use areas follows follow signal match unless less variants designs
-    """.split()
-)
-_GENERIC_WORDS = frozenset({"methods", "method", "variants", "other", "new", "designs", "advances", "the", "a", "an"})
-
-
-def topic_terms(topics: str) -> list[str]:
-    """Pick matchable terms from topics.md: short phrases listed after a colon, plus abbreviations.
-
-    Lines labelled "Relevant:" or "Keywords ...:" are preferred; lines about what the reader does
-    not follow are skipped. Without such lines, every listed phrase counts, then every long word.
-    """
-    labelled: list[str] = []
-    listed: list[str] = []
-    for line in topics.splitlines():
-        label, colon, body = line.partition(":")
-        label = label.lower()
-        if not colon or "not" in label or "score low" in label:
-            continue
-        terms = _phrases(body)
-        if "relevant" in label or "keyword" in label:
-            labelled.extend(terms)
-        listed.extend(terms)
-    terms = labelled or listed
-    if not terms:
-        terms = [w for w in _WORD.findall(topics) if w.lower() not in _STOPWORDS]
-    return list(dict.fromkeys(terms))
-
-
-def _phrases(body: str) -> list[str]:
-    """Split a comma-separated list into phrases of one to three meaningful words."""
-    phrases = re.findall(r"\(([A-Z][A-Za-z]{1,8})\)", body)
-    body = re.sub(r"\(.*?\)", "", body)
-    for part in re.split(r"[,;.]|\band\b|\bor\b", body):
-        words = [w for w in part.split() if w.lower() not in _GENERIC_WORDS]
-        if 1 <= len(words) <= 3 and all(len(w) > 2 and w.lower() not in _STOPWORDS for w in words):
-            phrases.append(" ".join(words))
-    return phrases
-
-
-def _term_pattern(term: str) -> re.Pattern[str]:
-    """Match a topic term loosely: hyphens and spaces alike, an optional plural ending."""
-    words = [re.escape(w) for w in re.split(r"[\s-]+", term.strip()) if w]
-    last = words[-1]
-    if len(last) > 4 and last.endswith("s") and not last.endswith("ss"):
-        last = last[:-1]
-    words[-1] = last + "(?:s|es)?"
-    return re.compile(r"(?<!\w)" + r"[\s-]+".join(words) + r"(?!\w)", re.IGNORECASE)
-
-
-class KeywordScorer:
-    """Offline scorer: ranks candidates by matches of the rule keywords and the terms of topics.md.
-
-    A term found in the title counts 3 points, in the abstract 2; relevance is 1 plus the points,
-    capped at 10. It has no notion of novelty, so novelty repeats the relevance score.
-    """
-
-    name = "keywords"
-
-    def __init__(self, keywords: Sequence[str], topics: str):
-        self.terms: list[tuple[str, re.Pattern[str]]] = [(k, Keyword.parse(k).pattern) for k in keywords]
-        self.terms += [(t, _term_pattern(t)) for t in topic_terms(topics) if t not in keywords]
-
-    def score(self, candidates: Sequence[Paper]) -> ScoringOutcome:
-        outcome = ScoringOutcome()
-        for paper in candidates:
-            in_title = [text for text, pattern in self.terms if pattern.search(paper.title)]
-            in_abstract = [text for text, pattern in self.terms if text not in in_title and pattern.search(paper.abstract)]
-            relevance = max(1, min(10, 1 + 3 * len(in_title) + 2 * len(in_abstract)))
-            if in_title or in_abstract:
-                comment = "Keyword matches: " + ", ".join(in_title + in_abstract) + "."
-            else:
-                comment = "No keyword matched."
-            outcome.scores[paper.id] = Score(paper.id, relevance, relevance, comment)
-        return outcome
+        elif parsed.errors:
+            reason = f"no valid score in the answer ({parsed.errors[-1]})"
+        else:
+            reason = "no score in the answer"
+        result.reasons = {p.id: reason for p in missing}
+        if (cut_off or empty) and len(missing) > 1 and depth < MAX_SPLIT_DEPTH:
+            middle = len(missing) // 2
+            result.splits = [missing[:middle], missing[middle:]]
+            log.info("%s: splitting the %d unanswered papers in two", reason, len(missing))
+        else:
+            result.missing = missing
+        return result

@@ -1,12 +1,14 @@
 """A small HTTP server on 127.0.0.1 that serves canned responses to the tests.
 
 Each path gets a queue of responses: every request takes the next one, and the last one
-repeats. Unknown paths get 404. Every request is recorded in `requests`.
+repeats. A path registered with `respond_with` is answered by a function of the request,
+whatever its query string. Unknown paths get 404. Every request is recorded in `requests`.
 """
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -31,6 +33,7 @@ class ArxivServer:
     def __init__(self) -> None:
         self.requests: list[RecordedRequest] = []
         self._routes: dict[str, list[CannedResponse]] = {}
+        self._responders: dict[str, Callable[[RecordedRequest], CannedResponse]] = {}
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
         self._server.daemon_threads = True
@@ -53,17 +56,35 @@ class ArxivServer:
     def serve_bytes(self, path: str, body: bytes, status: int = 200, headers: dict[str, str] | None = None) -> str:
         return self.serve(path, CannedResponse(body, status, dict(headers or {})))
 
+    def respond_with(self, path: str, responder: Callable[[RecordedRequest], CannedResponse]) -> str:
+        """Answer requests to `path`, with any query string, by responder(request); return the URL.
+
+        Queued responses for the exact path, query string included, take precedence.
+        """
+        with self._lock:
+            self._responders[path] = responder
+        return self.url(path)
+
     def requests_to(self, path: str) -> list[RecordedRequest]:
         with self._lock:
             return [request for request in self.requests if request.path == path]
 
-    def _next_response(self, method: str, path: str, headers: dict[str, str]) -> CannedResponse:
+    def requests_to_path(self, path: str) -> list[RecordedRequest]:
+        """Return the requests to `path` with any query string."""
         with self._lock:
-            self.requests.append(RecordedRequest(method, path, headers))
+            return [request for request in self.requests if request.path.split("?", 1)[0] == path]
+
+    def _next_response(self, method: str, path: str, headers: dict[str, str]) -> CannedResponse:
+        request = RecordedRequest(method, path, headers)
+        with self._lock:
+            self.requests.append(request)
             queue = self._routes.get(path)
-            if not queue:
-                return CannedResponse(b"not found", 404)
-            return queue.pop(0) if len(queue) > 1 else queue[0]
+            if queue:
+                return queue.pop(0) if len(queue) > 1 else queue[0]
+            responder = self._responders.get(path.split("?", 1)[0])
+        if responder is None:
+            return CannedResponse(b"not found", 404)
+        return responder(request)
 
     def _handler_class(self) -> type[BaseHTTPRequestHandler]:
         server = self

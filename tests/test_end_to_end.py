@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from click.testing import CliRunner
@@ -12,6 +14,8 @@ from click.testing import CliRunner
 from fake_openai import Fault, FakeOpenAI
 from paperdigest.arxiv.rss import parse_feed
 from paperdigest.cli import EXIT_PARTIAL, EXIT_STALE, EXIT_USAGE, main
+from paperdigest.config import load_config
+from paperdigest.pipeline import Context, RunOptions, run
 
 FIXTURES = Path(__file__).parent / "fixtures"
 FEED_DIR = FIXTURES / "rss" / "2025-09-12"
@@ -39,6 +43,7 @@ authors = ["govind menon"]
 [llm]
 model = "{extra.get("model", "gpt-5")}"
 batch_size = {extra.get("batch_size", "40")}
+batch_tokens = {extra.get("batch_tokens", "100000")}
 {llm}
 [selection]
 relevance_cutoff = 7
@@ -271,8 +276,20 @@ def test_run_fetches_over_http(workdir, arxiv_server):
     arxiv_server.serve_bytes("/rss/cs.LG+cs.AI", feed)
     text = config_text().replace('[arxiv]\n', f'[arxiv]\nrss_url = "{arxiv_server.url("/rss/")}"\n')
     (workdir / "config.toml").write_text(text)
-    result = invoke(["run", "--scorer", "keywords"])
+    result = invoke(["run", "--date", "2025-09-12", "--scorer", "keywords"])
     assert result.exit_code == 0, result.output
+    assert (workdir / "out" / "2025-09-12.md").exists()
+
+
+def test_latest_announcement_without_date(workdir, arxiv_server):
+    feed = (FEED_DIR / "cs.LG+cs.AI+cs.CL.xml").read_bytes()
+    arxiv_server.serve_bytes("/rss/cs.LG+cs.AI", feed)
+    text = config_text().replace('[arxiv]\n', f'[arxiv]\nrss_url = "{arxiv_server.url("/rss/")}"\n')
+    (workdir / "config.toml").write_text(text)
+    beijing_saturday_morning = dt.datetime(2025, 9, 13, 8, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
+    context = Context(now=lambda: beijing_saturday_morning)
+    result = run(load_config(workdir / "config.toml"), RunOptions(scorer="keywords"), context)
+    assert result.date == dt.date(2025, 9, 12)
     assert (workdir / "out" / "2025-09-12.md").exists()
 
 

@@ -116,6 +116,13 @@ def merge_listings(listings: Sequence[Listing], source: str) -> Listing:
     papers: dict[str, Paper] = {}
     feed_categories: list[str] = []
     for listing in listings:
+        if listing.reported_count is not None and listing.reported_count != len(listing.papers):
+            logger.warning(
+                "%s: the feed has %d items but %d papers were parsed from it",
+                listing.source,
+                listing.reported_count,
+                len(listing.papers),
+            )
         for paper in listing.papers:
             papers.setdefault(paper.id, paper)
         for code in listing.feed_categories:
