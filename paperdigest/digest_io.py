@@ -196,7 +196,7 @@ def _warn_on_stale_counts(root: Mapping, digest: Digest, source: str) -> None:
     for key, value in actual.items():
         if key in counts and counts[key] != value:
             logger.warning(
-                "%s: counts.%s is %r, but the papers give %d; the file may have been edited by hand",
+                "%s: counts.%s is %r, but the papers give %d. The file may have been edited by hand",
                 source,
                 key,
                 counts[key],
@@ -205,7 +205,7 @@ def _warn_on_stale_counts(root: Mapping, digest: Digest, source: str) -> None:
 
 
 class _Reader:
-    """Typed access to the parsed JSON; every error names the source and the key path."""
+    """Typed access to the parsed JSON. Every error names the source and the key path."""
 
     def __init__(self, source: str) -> None:
         self.source = source

@@ -95,7 +95,7 @@ class LockedError(PaperdigestError):
 
 
 class FolderLock:
-    """Exclusive lock on an output folder, so that two runs never write the same digest at once.
+    """Exclusive lock on an output folder, so that two runs that both take it cannot write there at once.
 
     On POSIX the lock is flock(2) on a lock file in the folder. The kernel drops it when the
     holding process exits, even after a crash, so a lock file left behind is harmless and is
@@ -190,8 +190,8 @@ def _try_lock(descriptor: int, path: Path) -> bool:
         return True
 
     logger.warning(
-        "cannot lock %s: this platform has neither fcntl nor msvcrt; "
-        "two runs writing to the same folder at once may overwrite each other's files",
+        "cannot lock %s because this platform has neither fcntl nor msvcrt. "
+        "Two runs writing to the same folder at once may overwrite each other's files.",
         path,
     )
     return True

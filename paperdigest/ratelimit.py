@@ -8,6 +8,7 @@ import time
 from collections.abc import Callable
 
 WINDOW = 60.0  # seconds: requests_per_minute and tokens_per_minute are counted over this window
+MAX_WAITS = 1000  # sleeps per acquire; each is at most WINDOW, so the loop ends even with a broken clock
 
 
 class RateLimiter:
@@ -41,7 +42,7 @@ class RateLimiter:
     def acquire(self, tokens: int) -> float:
         """Wait until a request of `tokens` prompt tokens may go out; return the seconds waited."""
         waited = 0.0
-        while True:
+        for _ in range(MAX_WAITS):
             with self._lock:
                 now = self.clock()
                 delay = self._delay(now, tokens)
@@ -51,6 +52,9 @@ class RateLimiter:
             delay = min(delay, WINDOW)
             self.sleep(delay)
             waited += delay
+        with self._lock:
+            self._sent.append((self.clock(), tokens))
+        return waited
 
     def _delay(self, now: float, tokens: int) -> float:
         """Seconds to wait before sending; 0 when the request fits now. Call with the lock held."""

@@ -68,7 +68,7 @@ def render_html(digest: Digest) -> str:
 
 
 def _html_context(digest: Digest) -> dict:
-    # The Markdown context already holds the model label, usage and cost cells (zeroed for
+    # The Markdown context already contains the model label, usage and cost cells (zeroed for
     # the keyword scorer), counts and the dropped-by-rule summary, so both digests agree.
     context = _markdown_context(digest)
     for view in context["papers"]:

@@ -1,8 +1,8 @@
 """SQLite cache of scores, keyed by a hash of everything that changes the model's answer.
 
 The key covers the paper id and version, the prompt digest, the model and the request
-parameters that change answers, so a rerun of the same day, or a paper that returns as a
-cross-list, costs no tokens. The schema is versioned with ``PRAGMA user_version`` and upgraded
+parameters that change answers, so a run with the same settings can reuse earlier scores
+instead of requesting them again. The schema is versioned with ``PRAGMA user_version`` and upgraded
 in place by the functions in ``MIGRATIONS``.
 """
 
@@ -149,8 +149,8 @@ class ScoreCache:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise CacheError(
-                f"cannot create the folder {self.path.parent} for the score cache: {exc}; "
-                "check its permissions, choose another cache path, or run with --no-cache"
+                f"cannot create the folder {self.path.parent} for the score cache: {exc}. "
+                "Check its permissions, choose another cache path, or run with --no-cache."
             ) from None
 
         try:
@@ -244,7 +244,7 @@ class ScoreCache:
     def prune(self, before: dt.datetime) -> int:
         """Delete scores stored before `before` (a timezone-aware datetime) and return how many."""
         if before.tzinfo is None:
-            raise ValueError(f"prune() needs a timezone-aware datetime, got {before!r}")
+            raise ValueError(f"prune() requires a timezone-aware datetime, got {before!r}")
         cutoff = before.astimezone(dt.timezone.utc).isoformat(timespec="seconds")
         with self._lock:
             connection = self._open_connection()
@@ -339,15 +339,15 @@ class ScoreCache:
         if version > SCHEMA_VERSION:
             raise CacheError(
                 f"score cache {self.path} has schema version {version}, but this paperdigest "
-                f"supports versions up to {SCHEMA_VERSION}; upgrade paperdigest, "
-                "or delete the file to start an empty cache"
+                f"supports versions up to {SCHEMA_VERSION}. Upgrade paperdigest, "
+                "or delete the file to start an empty cache."
             )
         if version == 0:
             tables = [row[0] for row in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
             if tables:
                 raise CacheError(
                     f"{self.path} is a SQLite database with tables {', '.join(tables)}, "
-                    "not a paperdigest score cache; choose another cache path, or delete the file"
+                    "not a paperdigest score cache. Choose another cache path, or delete the file."
                 )
         return version
 
@@ -356,18 +356,18 @@ class ScoreCache:
         primary_code = _primary_code(exc)
         if primary_code in (sqlite3.SQLITE_NOTADB, sqlite3.SQLITE_CORRUPT):
             return CacheError(
-                f"score cache {self.path} is corrupt or not a SQLite database ({exc}); "
-                "delete it so the next run starts an empty cache, or run with --no-cache"
+                f"score cache {self.path} is corrupt or not a SQLite database ({exc}). "
+                "Delete it so the next run starts an empty cache, or run with --no-cache."
             )
         if primary_code in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
             return CacheError(
-                f"score cache {self.path} stayed locked by another process for {BUSY_TIMEOUT} s "
-                f"when trying to {action} it; wait for the other paperdigest run to finish, "
-                "or run with --no-cache"
+                f"timed out after {BUSY_TIMEOUT} s waiting to {action} the score cache {self.path}, "
+                "which another process has locked. Wait for the other paperdigest run to finish, "
+                "or run with --no-cache."
             )
         return CacheError(
-            f"cannot {action} the score cache {self.path}: {exc}; check the file's permissions "
-            "and the free disk space, delete the file, or run with --no-cache"
+            f"cannot {action} the score cache {self.path}: {exc}. Check the file's permissions "
+            "and the free disk space, delete the file, or run with --no-cache."
         )
 
 

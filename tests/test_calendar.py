@@ -132,8 +132,15 @@ def test_announcement_dates_reversed_raises():
         announcement_dates(dt.date(2025, 9, 12), dt.date(2025, 9, 8))
 
 
-def test_existing_helpers_unchanged():
+def test_is_weekend_saturday():
     assert is_weekend(dt.date(2025, 9, 13))
+    assert not is_weekend(dt.date(2025, 9, 12))
+
+
+def test_announcement_time_evening_before():
     assert announcement_time(dt.date(2025, 9, 10)) == new_york(2025, 9, 9, 20)
+
+
+def test_latest_announcement_around_20h():
     assert latest_announcement(new_york(2025, 9, 9, 20, 30)) == dt.date(2025, 9, 10)
     assert latest_announcement(new_york(2025, 9, 9, 19, 59)) == dt.date(2025, 9, 9)

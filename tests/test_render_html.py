@@ -29,7 +29,7 @@ HOSTILE_COMMENT = "Fits: $k$-hop, costs $5 | <b>bold</b> `code` [x](javascript:y
 HOSTILE_ABSTRACT = "We show <script>alert(2)</script> and <img src=x onerror=alert(3)> for $a<b$."
 ALLOWED_HREF = re.compile(r"#paper-\d+|https://arxiv\.org/abs/[A-Za-z0-9._/%-]+")
 
-# (relevance, novelty, comment) for the first papers of the feed; cutoffs are 7 and 7.
+# (relevance, novelty, comment) for the first papers of the feed. Both cutoffs are 7.
 SCORES = [
     (9, 8, HOSTILE_COMMENT),
     (10, 9, "Strong match on scaling laws."),
@@ -352,7 +352,7 @@ needs_chromium = pytest.mark.skipif(
 
 
 def run_chromium(profile: Path, *arguments: str) -> subprocess.CompletedProcess:
-    """Run headless Chromium with no network use, killing its whole process group on time-out."""
+    """Run headless Chromium offline, and kill its whole process group if it times out."""
     command = [
         CHROMIUM,
         "--headless",
@@ -364,7 +364,7 @@ def run_chromium(profile: Path, *arguments: str) -> subprocess.CompletedProcess:
         "--disable-component-update",
         "--disable-sync",
         "--disable-extensions",
-        # Resolve no host name at all, so nothing can leave the machine.
+        # Every host name lookup fails, so Chromium cannot reach a server by name.
         "--host-resolver-rules=MAP * ~NOTFOUND",
         f"--user-data-dir={profile}",
         *arguments,

@@ -298,6 +298,25 @@ def test_two_connections_share_file(tmp_path):
     assert total == 80
 
 
+def test_put_many_busy_raises(tmp_path, monkeypatch):
+    path = tmp_path / "cache.sqlite3"
+    monkeypatch.setattr(store, "BUSY_TIMEOUT", 0.1)
+    other = sqlite3.connect(path, isolation_level=None)
+    with ScoreCache(path) as cache:
+        other.execute("BEGIN IMMEDIATE")
+        try:
+            with pytest.raises(CacheError) as caught:
+                cache.put_many([("k", score())], model=MODEL)
+        finally:
+            other.execute("ROLLBACK")
+            other.close()
+        total = cache.count()
+    message = str(caught.value)
+    assert "timed out" in message
+    assert str(path) in message
+    assert total == 0
+
+
 def test_open_new_file_from_threads(tmp_path):
     # Connections that open a new file at the same moment race to set WAL mode and to
     # run the migrations. The barrier lines them up so the race happens in most trials.
@@ -374,8 +393,8 @@ def test_future_version_raises(tmp_path):
     message = str(caught.value)
     assert str(path) in message
     assert "version 99" in message
-    assert "upgrade paperdigest" in message
-    assert "delete" in message
+    assert "Upgrade paperdigest" in message
+    assert "delete the file" in message
 
 
 def test_corrupt_file_raises(tmp_path):
@@ -386,7 +405,7 @@ def test_corrupt_file_raises(tmp_path):
     message = str(caught.value)
     assert str(path) in message
     assert "not a SQLite database" in message
-    assert "delete it" in message
+    assert "Delete it" in message
 
 
 def test_foreign_database_raises(tmp_path):

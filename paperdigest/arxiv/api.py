@@ -42,7 +42,7 @@ class ApiPage:
     """One page of API results, with the OpenSearch counts that drive paging."""
 
     papers: tuple[Paper, ...]  # in feed order, de-duplicated by id
-    total_results: int | None  # opensearch:totalResults of the whole query; None when absent
+    total_results: int | None  # opensearch:totalResults of the whole query, or None when absent
     start_index: int | None  # opensearch:startIndex, 0-based
     items_per_page: int | None  # opensearch:itemsPerPage, the max_results of the request
     entry_count: int = 0  # <entry> elements on the page, including skipped and repeated ones
@@ -56,8 +56,8 @@ def parse_api_page(data: bytes, source: str, categories: Sequence[str]) -> ApiPa
     other paper "cross". The API cannot tell replacements apart, so "replace" never occurs.
     Entries without a versioned arXiv id are skipped with one summary warning.
 
-    Raises FeedFormatError when the bytes are not XML, the root is not an Atom <feed>, or the
-    feed is the API's error report (HTTP 400), with the API's message in the error.
+    Raises FeedFormatError when the bytes are not XML or the root is not an Atom <feed>. It also
+    raises FeedFormatError with the API's message when the feed is the API's error report.
     """
     root = _parse_xml(data, source)
     if root.tag != _FEED:
@@ -76,11 +76,11 @@ def parse_api_page(data: bytes, source: str, categories: Sequence[str]) -> ApiPa
             "Check the category codes and the query syntax."
         )
 
-    wanted = {code.casefold() for code in categories}
+    requested = {code.casefold() for code in categories}
     papers: dict[str, Paper] = {}
     skipped = 0
     for position, entry in enumerate(entries, start=1):
-        paper = _parse_entry(entry, wanted)
+        paper = _parse_entry(entry, requested)
         if paper is None:
             skipped += 1
             logger.debug("%s: entry %d has no versioned arXiv id in <id>", source, position)
@@ -129,8 +129,8 @@ def _html_message(source: str) -> str:
 def api_error_message(data: bytes) -> str | None:
     """Return the message of the API's error entry in `data`, or None when `data` is no error feed.
 
-    The API answers a rejected request (HTTP 400) with an Atom feed whose only entry has an id
-    under https://arxiv.org/api/errors and the message as its summary.
+    The API responds to a rejected request with HTTP 400 and an Atom feed whose only entry has
+    an id under https://arxiv.org/api/errors and the message as its summary.
     """
     try:
         root = ET.fromstring(data)
@@ -158,13 +158,13 @@ def _opensearch_int(root: ET.Element, name: str, source: str) -> int | None:
         return None
 
 
-def _parse_entry(entry: ET.Element, wanted: set[str]) -> Paper | None:
+def _parse_entry(entry: ET.Element, requested: set[str]) -> Paper | None:
     identity = _ENTRY_ID.fullmatch(_text(entry.find(f"{{{NS_ATOM}}}id")))
     if identity is None:
         return None
 
     categories = _categories(entry)
-    primary_wanted = not wanted or (bool(categories) and categories[0].casefold() in wanted)
+    primary_requested = not requested or (bool(categories) and categories[0].casefold() in requested)
     # Only <name> is read, so <arxiv:affiliation> inside <author> is dropped. API names are
     # Unicode already, and decode_tex leaves them unchanged unless they carry TeX escapes.
     authors = tuple(
@@ -178,7 +178,7 @@ def _parse_entry(entry: ET.Element, wanted: set[str]) -> Paper | None:
         authors=tuple(name for name in authors if name),
         abstract=_collapse(entry.findtext(f"{{{NS_ATOM}}}summary") or ""),
         categories=categories,
-        announce_type="new" if primary_wanted else "cross",
+        announce_type="new" if primary_requested else "cross",
     )
 
 

@@ -1,19 +1,20 @@
 """Fetch the listing of a past announcement date through the arXiv API (export.arxiv.org/api/query).
 
 rss.arxiv.org only serves the newest announcement, so older dates are rebuilt from the API:
-fetch_day() asks for the papers of the configured categories submitted inside the date's
+fetch_day() requests the papers of the configured categories submitted inside the date's
 submission window (calendar.submission_window) and pages through the results.
 
 From the `arxiv` package (4.0.2) come the query URL and its conventions: `arxiv.Search` with
 `SortCriterion`/`SortOrder`, and `Client._format_url` with `query_url_format` pointed at
 `api_url`. Its `Client` does not do the HTTP, because it sends a fixed User-Agent, ignores
-Retry-After, discards the body of an HTTP 400 answer and sleeps on the wall clock. Nor does
+Retry-After, discards the body of an HTTP 400 response and sleeps on the wall clock. Nor does
 `client.fetch_url`, because it also discards the 400 body that carries the API's error
 message. The requests below therefore go through urllib, and api.parse_api_page parses them.
 
 What the API cannot tell, so the listing only approximates the announcement:
 - the announce type: a paper is "new" when its primary category is configured and "cross"
-  otherwise. Replacements never appear, because the query selects by first submission date.
+  otherwise. The query selects by submission date, so no paper is typed "replace", and the
+  replacements announced on that date are missing.
 - papers announced on another day than their window implies: late cross-lists, papers that
   arXiv put on hold and announced later, and the extra day after an arXiv holiday.
 - the version announced that day: the API returns each paper's newest version.
@@ -71,20 +72,24 @@ def fetch_day(
     is the Retry-After header in seconds when the server sends one, else
     max(delay_seconds, 1) * 2 ** (n - 1), and never more than `max_wait`. A page without
     entries where papers were expected is requested again up to `empty_page_retries` times
-    before it is believed: arXiv sometimes serves an empty page under load.
+    before it is believed, because the API sometimes returns an empty page by mistake (arxiv
+    4.0.2 retries those too).
 
     The Listing has announced=day, reported_count=totalResults and one paper per id. When
     the number of papers differs from totalResults, a WARNING names both numbers.
 
-    Raises ValueError for a Saturday or Sunday, no categories or an invalid page_size;
-    FeedFormatError naming the URL and the API's message when the API rejects the query
-    (HTTP 400) or answers with something that is not an Atom feed; FetchError when a page
-    cannot be fetched after all retries.
+    Raises ValueError for a Saturday or Sunday, no categories, or an invalid page_size,
+    max_pages or api_url.
+    Raises FeedFormatError naming the URL and the API's message when the API rejects the query
+    with HTTP 400, or when a response is not an Atom feed. Raises FetchError when a page cannot
+    be fetched after all retries.
     """
     if not categories:
         raise ValueError("fetch_day needs at least one category, e.g. ['cs.LG']")
     if not 1 <= page_size <= MAX_PAGE_SIZE:
         raise ValueError(f"page_size {page_size} is invalid; the arXiv API accepts 1 to {MAX_PAGE_SIZE}.")
+    if max_pages < 1:
+        raise ValueError(f"max_pages {max_pages} is invalid; it must be at least 1.")
     if not user_agent.strip():
         raise ValueError("fetch_day needs a descriptive user_agent naming the tool and a contact")
 
@@ -131,6 +136,8 @@ def fetch_day(
         if not page.entry_count:
             if page_number > 0:
                 logger.warning("%s: still empty at offset %d, so paging stops here", url, offset)
+            else:
+                logger.info("%s: the API lists no papers for %s", source, day.isoformat())
             break
         for paper in page.papers:
             papers.setdefault(paper.id, paper)
@@ -271,7 +278,7 @@ class _PageFetcher:
             wait = retry_after if retry_after is not None else self._backoff * 2 ** (attempt - 1)
             wait = min(wait, self._max_wait)
             logger.warning(
-                "fetching %s failed on attempt %d of %d (%s); retrying in %.1f s",
+                "fetching %s failed on attempt %d of %d (%s); retrying after at least %.1f s",
                 url,
                 attempt,
                 self._attempts,
@@ -285,7 +292,7 @@ class _PageFetcher:
         ) from last_error
 
     def _raise_bad_request(self, url: str, error: urllib.error.HTTPError) -> None:
-        """Raise FeedFormatError with the API's message from the body of an HTTP 400 answer."""
+        """Raise FeedFormatError with the API's message from the body of an HTTP 400 response."""
         try:
             body = error.read()
         except (OSError, http.client.HTTPException):

@@ -51,8 +51,8 @@ def submission_window(day: dt.date) -> tuple[dt.datetime, dt.datetime]:
     """Return the (start, end) of the submissions in the announcement dated `day`, New York time.
 
     Both ends are at the 14:00 cutoff: the end on the weekday before `day` and the start on
-    the weekday before that, so Wednesday to Friday cover D-2 to D-1, a Tuesday covers Friday
-    to Monday and a Monday covers Thursday to Friday. The datetimes are aware, in NEW_YORK, so
+    the weekday before that. So Wednesday to Friday cover D-2 to D-1, a Tuesday covers Friday
+    to Monday, and a Monday covers Thursday to Friday. The datetimes are aware, in NEW_YORK, so
     a window that spans a daylight saving change is 71 or 73 hours long.
 
     NOTE: arXiv's holidays are not modelled. arXiv skips the announcement of a holiday and the

@@ -46,7 +46,14 @@ def canonical_category(code: str) -> str | None:
 
 
 def suggest_categories(code: str, limit: int = 3) -> list[str]:
-    """Return known categories that look like `code`, closest first."""
+    """Return known categories that look like `code`, closest first.
+
+    The same subject class in another archive comes first ("cs.ML" suggests "stat.ML"),
+    then spelling neighbours.
+    """
     folded = code.strip().casefold()
-    matches = difflib.get_close_matches(folded, list(_BY_FOLDED), n=limit, cutoff=0.6)
-    return [_BY_FOLDED[m] for m in matches]
+    subject = folded.partition(".")[2]
+    same_subject = sorted(c for c in _BY_FOLDED if subject and c.partition(".")[2] == subject)
+    close = difflib.get_close_matches(folded, list(_BY_FOLDED), n=limit, cutoff=0.6)
+    ordered = list(dict.fromkeys(same_subject + close))[:limit]
+    return [_BY_FOLDED[m] for m in ordered]
