@@ -202,6 +202,8 @@ def run_command(
         result = run(config, options, Context(progress=progress))
     except PaperdigestError as exc:
         _fail(exc, verbose)
+    except OSError as exc:
+        _fail(OSError(f"cannot write {exc.filename or 'the output'}: {exc.strerror}; check the folder and its permissions"), verbose)
     _report(result, quiet)
 
 

@@ -17,7 +17,7 @@ from paperdigest.errors import ConfigError
 from paperdigest.models import Paper, PromptText
 
 PROMPT_FILES = ("system.md", "topics.md", "criteria.md")
-PAPERS_PLACEHOLDER = "[PAPERS OF THE BATCH]"
+PAPERS_PLACEHOLDER = '[the papers of the batch, each as <paper id="ID">Title, Authors, Abstract</paper>]'
 
 
 @dataclass(frozen=True)
@@ -40,7 +40,8 @@ class PromptSet:
         return hashlib.sha256(self.instructions.encode("utf-8")).hexdigest()
 
     def as_prompt_text(self) -> PromptText:
-        return PromptText(system=self.instructions, user_template=PAPERS_PLACEHOLDER)
+        user = f"Score these N papers: answer with N JSON lines, one per <paper> id.\n\n{PAPERS_PLACEHOLDER}"
+        return PromptText(system=self.instructions, user_template=user)
 
 
 def load_prompts(folder: Path | None) -> PromptSet:
@@ -86,12 +87,8 @@ def format_paper(paper: Paper) -> str:
 
 
 def format_batch(papers: Sequence[Paper]) -> str:
-    ids = ", ".join(p.id for p in papers)
     body = "\n\n".join(format_paper(p) for p in papers)
-    return (
-        f"Score these {len(papers)} papers. Answer with exactly one JSON line for each of these ids: "
-        f"{ids}.\n\n{body}\n"
-    )
+    return f"Score these {len(papers)} papers: answer with {len(papers)} JSON lines, one per <paper> id.\n\n{body}\n"
 
 
 def build_messages(prompts: PromptSet, papers: Sequence[Paper]) -> list[dict[str, str]]:

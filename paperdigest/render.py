@@ -195,10 +195,10 @@ def _environment() -> jinja2.Environment:
 def render_markdown(digest: Digest) -> str:
     """Render the digest as a Markdown document. An empty day still gives a full document."""
     template = _environment().get_template(TEMPLATE_NAME)
-    return template.render(**_markdown_context(digest))
+    return template.render(**digest_context(digest))
 
 
-def _markdown_context(digest: Digest) -> dict:
+def digest_context(digest: Digest) -> dict:
     if digest.scorer == KEYWORD_SCORER:
         model_label = KEYWORD_MODEL_LABEL
         usage = Usage()
@@ -320,6 +320,7 @@ def _result_to_dict(result: PaperResult) -> dict:
         "url": paper.abs_url,
         "title": paper.title,
         "authors": list(paper.authors),
+        "abstract": paper.abstract,
         "categories": list(paper.categories),
         "announce_type": paper.announce_type,
         "fate": result.fate.value,

@@ -15,7 +15,7 @@ import urllib.parse
 import jinja2
 
 from paperdigest.models import Digest, PaperResult
-from paperdigest.render import _markdown_context
+from paperdigest.render import digest_context
 
 logger = logging.getLogger(__name__)
 
@@ -70,7 +70,7 @@ def render_html(digest: Digest) -> str:
 def _html_context(digest: Digest) -> dict:
     # The Markdown context already contains the model label, usage and cost cells (zeroed for
     # the keyword scorer), counts and the dropped-by-rule summary, so both digests agree.
-    context = _markdown_context(digest)
+    context = digest_context(digest)
     for view in context["papers"]:
         view["url"] = arxiv_url(view["paper"].id)
     context["unscored"] = [_unscored_view(result) for result in digest.unscored]
