@@ -27,6 +27,7 @@ from paperdigest.arxiv.calendar import latest_announcement
 from paperdigest.fsutil import LockedError
 from paperdigest.pipeline import SCORERS, USER_AGENT, BackfillLine, Context, DryRunPlan, RunOptions, RunResult, backfill, run
 from paperdigest.progress import make_progress
+from paperdigest.digest_io import DigestFormatError
 from paperdigest.store import CacheError
 
 log = logging.getLogger("paperdigest")
@@ -43,6 +44,7 @@ EXIT_LOCKED = 6  # another run is writing to the same output folder
 _EXIT_BY_ERROR: list[tuple[type[PaperdigestError], int]] = [
     (LockedError, EXIT_LOCKED),
     (CacheError, EXIT_USAGE),
+    (DigestFormatError, EXIT_USAGE),
     (StaleFeedError, EXIT_STALE),
     (FetchError, EXIT_FETCH),
     (ConfigError, EXIT_USAGE),
@@ -310,3 +312,54 @@ def fetch_command(date: dt.date | None, out_dir: Path, config_path: Path | None,
             ),
             verbose,
         )
+
+
+@main.command("init")
+@click.argument("folder", type=click.Path(path_type=Path, file_okay=False), default=".")
+@click.option("--force", is_flag=True, help="Overwrite config.toml and prompts/*.md if they exist.")
+def init_command(folder: Path, force: bool) -> None:
+    """Write a commented config.toml and prompts/ (topics, rubric, answer format) into FOLDER."""
+    from paperdigest.scaffold import write_starter
+
+    _setup_logging(0, False)
+    try:
+        written = write_starter(folder, force=force)
+    except PaperdigestError as exc:
+        _fail(exc, 0)
+    except OSError as exc:
+        _fail(OSError(f"cannot write into {folder}: {exc.strerror}"), 0)
+    for path in written:
+        click.echo(str(path))
+    config = folder / "config.toml"
+    click.echo(
+        "\nNext: edit prompts/topics.md to describe your interests, then try it offline:\n"
+        f"  paperdigest run --config {config} --scorer keywords\n"
+        "or with a model (export OPENAI_API_KEY=sk-... first):\n"
+        f"  paperdigest run --config {config} --dry-run",
+        err=True,
+    )
+
+
+@main.command("render")
+@click.argument("digest_json", type=click.Path(path_type=Path, exists=True, dir_okay=False))
+@click.option("--format", "formats", type=click.Choice(["md", "html"]), multiple=True, help="Format to write; repeat for several. Default: md.")
+@click.option("--out", "out_dir", type=click.Path(path_type=Path, file_okay=False), help="Folder to write to. Default: the JSON file's folder.")
+def render_command(digest_json: Path, formats: tuple[str, ...], out_dir: Path | None) -> None:
+    """Re-render a digest from its saved JSON (OUT/YYYY-MM-DD.json), with no network and no cost."""
+    from paperdigest.digest_io import load_digest_json
+    from paperdigest.fsutil import write_atomic
+    from paperdigest.pipeline import render_format
+
+    _setup_logging(0, False)
+    try:
+        digest = load_digest_json(digest_json.read_text(encoding="utf-8"), str(digest_json))
+        folder = out_dir or digest_json.parent
+        folder.mkdir(parents=True, exist_ok=True)
+        for fmt in formats or ("md",):
+            path = folder / f"{digest.date.isoformat()}.{fmt}"
+            write_atomic(path, render_format(fmt, digest))
+            click.echo(str(path))
+    except PaperdigestError as exc:
+        _fail(exc, 0)
+    except (OSError, UnicodeDecodeError) as exc:
+        _fail(OSError(f"cannot read {digest_json} or write the digest: {exc}"), 0)

@@ -540,11 +540,11 @@ def _write(digest: Digest, out_dir: Path, formats: tuple[str, ...]) -> tuple[Pat
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = {fmt: out_dir / f"{digest.date.isoformat()}.{fmt}" for fmt in formats}
     for fmt in (*formats[1:], formats[0]):
-        write_atomic(paths[fmt], _render(fmt, digest))
+        write_atomic(paths[fmt], render_format(fmt, digest))
     return tuple(paths[fmt] for fmt in formats)
 
 
-def _render(fmt: str, digest: Digest) -> str:
+def render_format(fmt: str, digest: Digest) -> str:
     if fmt == "md":
         return render_markdown(digest)
     if fmt == "json":
