@@ -265,7 +265,7 @@ def parse_answer(text: str, batch_ids: Collection[str]) -> ParsedAnswer:
     if unknown:
         logger.warning("Dropped scores for %d id(s) not in the batch: %s", len(unknown), ", ".join(unknown))
     if errors:
-        logger.warning("Rejected %d part(s) of the answer: %s", len(errors), " | ".join(errors))
+        logger.info("Rejected %d part(s) of the answer: %s", len(errors), " | ".join(errors))
 
     missing = tuple(paper_id for paper_id in dict.fromkeys(expected) if paper_id not in scores)
     return ParsedAnswer(

@@ -17,6 +17,7 @@ from paperdigest.config import LoadedConfig, load_config
 from paperdigest.cost import format_cost_cells
 from paperdigest.errors import (
     ConfigError,
+    FatalLLMError,
     FetchError,
     LLMError,
     MissingKeyError,
@@ -49,6 +50,7 @@ _EXIT_BY_ERROR: list[tuple[type[PaperdigestError], int]] = [
     (FetchError, EXIT_FETCH),
     (ConfigError, EXIT_USAGE),
     (MissingKeyError, EXIT_USAGE),
+    (FatalLLMError, EXIT_USAGE),
     (LLMError, EXIT_PARTIAL),
 ]
 

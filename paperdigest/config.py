@@ -8,14 +8,19 @@ import re
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import platformdirs
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, Strict, StrictBool, StrictStr, ValidationError, field_validator
 
 from paperdigest.arxiv.taxonomy import canonical_category, suggest_categories
 from paperdigest.errors import ConfigError
 from paperdigest.models import ANNOUNCE_TYPES
+
+# TOML has real types, so a quoted number or a boolean where a number belongs is a mistake
+# worth reporting rather than coercing ("7" or true for a cutoff).
+Int = Annotated[int, Strict()]
+Float = Annotated[float, Strict()]
 
 CONFIG_ENV = "PAPERDIGEST_CONFIG"
 CONFIG_NAME = "config.toml"
@@ -27,14 +32,14 @@ class _Section(BaseModel):
 
 
 class ArxivSettings(_Section):
-    categories: tuple[str, ...] = ("cs.LG", "cs.AI")
+    categories: tuple[StrictStr, ...] = ("cs.LG", "cs.AI")
     announce_types: tuple[Literal["new", "cross", "replace", "replace-cross"], ...] = ("new", "cross")
-    rss_url: str = "https://rss.arxiv.org/rss/"
-    api_url: str = "https://export.arxiv.org/api/query"
-    timeout: float = Field(default=30.0, gt=0, description="seconds per HTTP request")
-    retries: int = Field(default=3, ge=0, le=10)
-    empty_feed_retry_seconds: float = Field(default=120.0, ge=0, le=3600, description="pause before asking again for an empty weekday feed")
-    api_delay_seconds: float = Field(default=3.0, ge=0, description="seconds between arXiv API requests")
+    rss_url: StrictStr = "https://rss.arxiv.org/rss/"
+    api_url: StrictStr = "https://export.arxiv.org/api/query"
+    timeout: Float = Field(default=30.0, gt=0, description="seconds per HTTP request")
+    retries: Int = Field(default=3, ge=0, le=10)
+    empty_feed_retry_seconds: Float = Field(default=120.0, ge=0, le=3600, description="pause before asking again for an empty weekday feed")
+    api_delay_seconds: Float = Field(default=3.0, ge=0, description="seconds between arXiv API requests")
 
     @field_validator("categories")
     @classmethod
@@ -75,10 +80,10 @@ class ArxivSettings(_Section):
 
 
 class RuleSettings(_Section):
-    authors: tuple[str, ...] = ()
-    exclude_authors: tuple[str, ...] = ()
-    keywords: tuple[str, ...] = ()
-    exclude_keywords: tuple[str, ...] = ()
+    authors: tuple[StrictStr, ...] = ()
+    exclude_authors: tuple[StrictStr, ...] = ()
+    keywords: tuple[StrictStr, ...] = ()
+    exclude_keywords: tuple[StrictStr, ...] = ()
 
     @field_validator("keywords", "exclude_keywords")
     @classmethod
@@ -87,6 +92,8 @@ class RuleSettings(_Section):
             if not keyword.strip():
                 raise ValueError("a keyword is empty; remove it")
             if len(keyword) >= 2 and keyword.startswith("/") and keyword.endswith("/"):
+                if len(keyword) == 2:
+                    raise ValueError('the regular expression "//" is empty and would match every paper; remove it')
                 try:
                     re.compile(keyword[1:-1])
                 except re.error as exc:
@@ -95,20 +102,20 @@ class RuleSettings(_Section):
 
 
 class LLMSettings(_Section):
-    model: str = "gpt-5"
-    batch_size: int = Field(default=25, ge=1, le=200, description="maximum papers per request")
-    batch_tokens: int = Field(default=8000, ge=500, description="maximum tokens of the papers in one request")
-    max_concurrency: int = Field(default=8, ge=1, le=64, description="requests in flight at once")
-    requests_per_minute: int | None = Field(default=None, ge=1)
-    tokens_per_minute: int | None = Field(default=None, ge=1000)
-    max_cost_usd: float | None = Field(default=None, gt=0, description="spending cap per run, in USD")
-    base_url: str | None = None
-    api_key_env: str = "OPENAI_API_KEY"
-    max_completion_tokens: int = Field(default=16000, ge=16)
+    model: StrictStr = Field(default="gpt-5", min_length=1)
+    batch_size: Int = Field(default=25, ge=1, le=200, description="maximum papers per request")
+    batch_tokens: Int = Field(default=8000, ge=500, description="maximum tokens of the papers in one request")
+    max_concurrency: Int = Field(default=8, ge=1, le=64, description="requests in flight at once")
+    requests_per_minute: Int | None = Field(default=None, ge=1)
+    tokens_per_minute: Int | None = Field(default=None, ge=1000)
+    max_cost_usd: Float | None = Field(default=None, gt=0, description="spending cap per run, in USD")
+    base_url: StrictStr | None = None
+    api_key_env: StrictStr = Field(default="OPENAI_API_KEY", min_length=1)
+    max_completion_tokens: Int = Field(default=16000, ge=16)
     reasoning_effort: Literal["minimal", "low", "medium", "high"] | None = None
-    temperature: float | None = Field(default=None, ge=0, le=2)
-    timeout: float = Field(default=300.0, gt=0, description="seconds per request")
-    max_retries: int = Field(default=4, ge=0, le=10)
+    temperature: Float | None = Field(default=None, ge=0, le=2)
+    timeout: Float = Field(default=300.0, gt=0, description="seconds per request")
+    max_retries: Int = Field(default=4, ge=0, le=10)
 
     @field_validator("base_url")
     @classmethod
@@ -119,8 +126,8 @@ class LLMSettings(_Section):
 
 
 class SelectionSettings(_Section):
-    relevance_cutoff: int = Field(default=7, ge=1, le=10)
-    novelty_cutoff: int = Field(default=7, ge=1, le=10)
+    relevance_cutoff: Int = Field(default=7, ge=1, le=10)
+    novelty_cutoff: Int = Field(default=7, ge=1, le=10)
 
 
 class OutputSettings(_Section):
@@ -136,14 +143,14 @@ class OutputSettings(_Section):
 
 
 class CacheSettings(_Section):
-    enabled: bool = True
+    enabled: StrictBool = True
     path: Path | None = None  # default: the user data folder (platformdirs)
 
 
 class PriceSettings(_Section):
-    input: float = Field(ge=0, description="USD per 1M prompt tokens")
-    cached_input: float | None = Field(default=None, ge=0, description="USD per 1M cached prompt tokens")
-    output: float = Field(ge=0, description="USD per 1M completion tokens")
+    input: Float = Field(ge=0, description="USD per 1M prompt tokens")
+    cached_input: Float | None = Field(default=None, ge=0, description="USD per 1M cached prompt tokens")
+    output: Float = Field(ge=0, description="USD per 1M completion tokens")
 
 
 class Settings(_Section):
@@ -245,6 +252,8 @@ def _describe_error(err: dict[str, Any], data: dict[str, Any]) -> str:
         return f"{key}: unknown key; {hint}"
     value = err.get("input")
     message = err["msg"]
+    if err["type"] == "tuple_type":
+        message = 'expected a TOML array, e.g. ["cs.LG", "cs.AI"] or ["Name One", "Name Two"]'
     if message.startswith("Value error, "):
         message = message[len("Value error, "):]
     shown = f" (got {value!r})" if not isinstance(value, dict) and err["type"] != "missing" else ""

@@ -36,5 +36,9 @@ class LLMError(PaperdigestError):
     """A request to the model failed after all retries."""
 
 
+class FatalLLMError(LLMError):
+    """A model error that no retry can fix (rejected key, unknown model): the run stops."""
+
+
 class AnswerParseError(PaperdigestError):
     """The model's answer held no usable score line."""

@@ -14,7 +14,7 @@ from typing import Any
 
 import openai
 
-from paperdigest.errors import LLMError
+from paperdigest.errors import FatalLLMError, LLMError
 from paperdigest.models import Usage
 from paperdigest.ratelimit import RateLimiter
 
@@ -55,12 +55,14 @@ class Completion:
     """One answer and the usage the API reported for it."""
 
     text: str
-    usage: Usage
+    usage: Usage | None  # None when the server reported no usage
     finish_reason: str | None
     latency: float  # seconds
 
 
 RETRYABLE_STATUS = frozenset({408, 409, 429, 500, 502, 503, 504})
+# Answers that no retry or other batch can fix: a rejected key, no access, no such model.
+FATAL_STATUS = frozenset({401, 403, 404})
 MAX_WAIT = 120.0  # seconds: the longest single wait, whatever Retry-After asks for
 
 
@@ -116,7 +118,7 @@ class ChatModel:
         try:
             response = self.client.chat.completions.create(messages=messages, **self.settings.params())
         except openai.AuthenticationError as exc:
-            raise LLMError(
+            raise FatalLLMError(
                 f"the model server at {self.base_url} rejected the API key (HTTP 401); "
                 "check OPENAI_API_KEY or [llm] api_key_env"
             ) from exc
@@ -124,6 +126,8 @@ class ChatModel:
             message = f"request to {self.base_url} failed with HTTP {exc.status_code}: {_short(exc.message)}"
             if exc.status_code in RETRYABLE_STATUS:
                 raise _Retryable(message, exc.status_code, _retry_after(exc.response)) from exc
+            if exc.status_code in FATAL_STATUS:
+                raise FatalLLMError(f"{message}; check [llm] model, base_url and the API key") from exc
             raise LLMError(message) from exc
         except openai.APITimeoutError as exc:
             raise _Retryable(f"request to {self.base_url} timed out", None, None) from exc
@@ -131,6 +135,10 @@ class ChatModel:
             raise _Retryable(f"cannot connect to the model server at {self.base_url}: {exc}", None, None) from exc
         except openai.APIError as exc:
             raise LLMError(f"request to {self.base_url} failed: {_short(str(exc))}") from exc
+        except (ValueError, TypeError, KeyError) as exc:
+            # A 200 response whose body is not the JSON of a chat completion (a proxy's error
+            # page, a truncated body) surfaces as a decoding error inside the client.
+            raise _Retryable(f"the model server at {self.base_url} sent a malformed response: {_short(str(exc))}", None, None) from exc
         latency = time.monotonic() - started
         if not response.choices:
             raise LLMError(f"the model server at {self.base_url} answered with no choices")
@@ -172,9 +180,10 @@ def _retry_after(response: Any) -> float | None:
     return max(0.0, (when - datetime.datetime.now(datetime.timezone.utc)).total_seconds())
 
 
-def _usage(reported: Any) -> Usage:
+def _usage(reported: Any) -> Usage | None:
+    """Usage of one request, or None when the server reported none."""
     if reported is None:
-        return Usage(requests=1)
+        return None
     details = getattr(reported, "prompt_tokens_details", None)
     cached = getattr(details, "cached_tokens", None) or 0
     return Usage(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import os
+import re
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -113,10 +114,20 @@ def run(config: LoadedConfig, options: RunOptions, context: Context | None = Non
     prompts = load_prompts(config.prompts_dir)
     if options.dry_run:
         return _run_locked(config, options, context, date, out_dir, api_key, prompts)
-    with FolderLock(out_dir):
+    try:
+        lock = FolderLock(out_dir)
+        lock.acquire()
+    except OSError as exc:
+        raise ConfigError(
+            f"cannot create or lock the output folder {out_dir}: {exc.strerror}; "
+            "choose another folder with --out or [output] dir"
+        ) from None
+    try:
         if primary.exists() and not options.force:
             return RunResult(date=date, existing=primary)
         return _run_locked(config, options, context, date, out_dir, api_key, prompts)
+    finally:
+        lock.release()
 
 
 def _run_locked(
@@ -166,6 +177,16 @@ def _run_locked(
     finally:
         cache.close()
     digest = _build_digest(config, model, options.scorer, date, listing, triage, outcome)
+    primary = out_dir / f"{date.isoformat()}.{formats[0]}"
+    if digest.unscored and primary.exists():
+        # A --force rebuild that lost papers must not replace a digest that may be complete.
+        log.warning(
+            "%d papers have no score, so %s is kept and this run's digest is written beside it as %s.partial.*",
+            len(digest.unscored),
+            primary,
+            date.isoformat(),
+        )
+        return RunResult(date=date, digest=digest, written=_write(digest, out_dir, formats, suffix=".partial"))
     return RunResult(date=date, digest=digest, written=_write(digest, out_dir, formats))
 
 
@@ -228,8 +249,9 @@ def _api_key(config: LoadedConfig, scorer: str, dry_run: bool, env: Mapping[str,
     name = config.settings.llm.api_key_env
     key = env.get(name, "").strip()
     if not key:
+        state = "is empty" if name in env else "is not set"
         raise MissingKeyError(
-            f"no API key: the environment variable {name} is not set. "
+            f"no API key: the environment variable {name} {state}. "
             f"Set it (export {name}=sk-...), or run offline with --scorer keywords"
         )
     return key
@@ -319,7 +341,13 @@ def _fetch_api(config: LoadedConfig, date: dt.date) -> Listing | None:
 
 def _base_url(config: LoadedConfig, env: Mapping[str, str]) -> str | None:
     """OPENAI_BASE_URL overrides [llm] base_url, as the environment overrides files elsewhere."""
-    return env.get("OPENAI_BASE_URL") or config.settings.llm.base_url
+    from_env = env.get("OPENAI_BASE_URL", "").strip()
+    if from_env and not re.match(r"^https?://[^/\s]+", from_env):
+        raise ConfigError(
+            f"OPENAI_BASE_URL={from_env!r} is not an http(s) URL; set it like "
+            "http://localhost:11434/v1, or unset it to use [llm] base_url"
+        )
+    return from_env or config.settings.llm.base_url
 
 
 def _request_settings(config: LoadedConfig, model: str) -> RequestSettings:
@@ -421,6 +449,15 @@ def _build_digest(
             warnings.append(message)
         else:
             cost = compute_cost(outcome.usage, price)
+    if outcome.requests_without_usage:
+        message = (
+            f"the model server reported no token usage for {outcome.requests_without_usage} of "
+            f"{outcome.usage.requests} requests: tokens and cost are incomplete"
+        )
+        log.warning(message)
+        warnings.append(message)
+        if outcome.requests_without_usage == outcome.usage.requests:
+            cost = None
     if outcome.cached:
         warnings.append(f"{outcome.cached} scores came from the cache of earlier runs (no tokens spent on them)")
     if outcome.unscored:
@@ -535,10 +572,10 @@ def _plan(
     )
 
 
-def _write(digest: Digest, out_dir: Path, formats: tuple[str, ...]) -> tuple[Path, ...]:
+def _write(digest: Digest, out_dir: Path, formats: tuple[str, ...], suffix: str = "") -> tuple[Path, ...]:
     """Write each format atomically; the primary (first) format last, so it marks a finished run."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    paths = {fmt: out_dir / f"{digest.date.isoformat()}.{fmt}" for fmt in formats}
+    paths = {fmt: out_dir / f"{digest.date.isoformat()}{suffix}.{fmt}" for fmt in formats}
     for fmt in (*formats[1:], formats[0]):
         write_atomic(paths[fmt], render_format(fmt, digest))
     return tuple(paths[fmt] for fmt in formats)

@@ -12,7 +12,7 @@ from typing import Any, Protocol
 from paperdigest.answers import parse_answer
 from paperdigest.budget import Budget
 from paperdigest.cost import TokenCounter
-from paperdigest.errors import LLMError
+from paperdigest.errors import FatalLLMError, LLMError
 from paperdigest.llm import ChatModel
 from paperdigest.models import Paper, PromptText, Score, Usage
 from paperdigest.prompt import PromptSet, build_messages, format_paper
@@ -20,6 +20,9 @@ from paperdigest.prompt import PromptSet, build_messages, format_paper
 log = logging.getLogger(__name__)
 
 MAX_SPLIT_DEPTH = 4  # a batch cut off by the length limit is halved at most this many times
+# After this many batches in a row failed even with retries, no further request is sent:
+# the server is down or hanging, and waiting out every batch's timeouts would take hours.
+MAX_CONSECUTIVE_FAILURES = 3
 CHAT_OVERHEAD_TOKENS = 11  # chat formatting around two messages, on top of their text (estimate)
 
 
@@ -30,6 +33,7 @@ class ScoringOutcome:
     usage: Usage = field(default_factory=Usage)
     prompt: PromptText | None = None
     cached: int = 0  # scores taken from the cache, no request sent
+    requests_without_usage: int = 0  # answers whose usage the server did not report
 
 
 class Scorer(Protocol):
@@ -107,6 +111,8 @@ class _BatchResult:
     batch: list[Paper]
     depth: int  # how many times this batch's papers were split before
     usage: Usage | None = None
+    usage_missing: bool = False
+    failed: bool = False  # the request failed even after retries
     scores: dict[str, Score] = field(default_factory=dict)
     missing: list[Paper] = field(default_factory=list)  # ask again in the next round
     final: dict[str, str] = field(default_factory=dict)  # paper id -> reason; not asked again
@@ -149,6 +155,8 @@ class LLMScorer:
         self.cache_params = cache_params or {}
         self.progress = progress
         self._instruction_tokens = counter.count(prompts.instructions)
+        self._stopped = ""  # why no further request may be sent; a plain str, so setting it from a worker is atomic
+        self._consecutive_failures = 0
 
     def cache_key(self, paper: Paper) -> str:
         from paperdigest.store import score_key
@@ -174,7 +182,7 @@ class LLMScorer:
         pending = [p for p in candidates if p.id not in outcome.scores]
         try:
             for round_number in (1, 2):
-                if not pending:
+                if not pending or self._stopped:
                     break
                 if round_number == 2:
                     log.info("asking again for %d papers missing from the answers", len(pending))
@@ -185,7 +193,10 @@ class LLMScorer:
             if self.progress:
                 self.progress.finish()
         for paper in pending:
-            outcome.unscored.setdefault(paper.id, reasons.get(paper.id, "no score in the answer"))
+            reason = reasons.get(paper.id, "no score in the answer")
+            if self._stopped and paper.id not in reasons:
+                reason = f"not sent: {self._stopped}"
+            outcome.unscored.setdefault(paper.id, reason)
         return outcome
 
     def _run_round(
@@ -204,8 +215,15 @@ class LLMScorer:
                     self.progress.update(self._done, len(running), self._spent())
                 finished, running = wait(running, return_when=FIRST_COMPLETED)
                 for future in finished:
-                    result = future.result()
+                    try:
+                        result = future.result()
+                    except FatalLLMError as exc:
+                        self._stopped = str(exc)
+                        for other in running:
+                            other.cancel()
+                        raise
                     self._merge(result, outcome, keys, reasons)
+                    self._watch_failures(result)
                     missed.extend(result.missing)
                     for half in result.splits:
                         running.add(pool.submit(self._score_batch, half, result.depth + 1))
@@ -216,7 +234,21 @@ class LLMScorer:
     def _spent(self) -> float | None:
         return self.budget.spent if self.budget.price is not None else None
 
+    def _watch_failures(self, result: _BatchResult) -> None:
+        """Stop sending once MAX_CONSECUTIVE_FAILURES batches in a row failed after their retries."""
+        if not result.failed:
+            if result.usage is not None or result.usage_missing:
+                self._consecutive_failures = 0
+            return
+        self._consecutive_failures += 1
+        if self._consecutive_failures >= MAX_CONSECUTIVE_FAILURES and not self._stopped:
+            self._stopped = f"{self._consecutive_failures} requests in a row failed, so the model server looks unavailable"
+            log.error("%s; no further requests are sent", self._stopped)
+
     def _merge(self, result: _BatchResult, outcome: ScoringOutcome, keys: dict[str, str], reasons: dict[str, str]) -> None:
+        if result.usage_missing:
+            outcome.requests_without_usage += 1
+            outcome.usage = outcome.usage + Usage(requests=1)
         if result.usage is not None:
             outcome.usage = outcome.usage + result.usage
         new_scores = [(pid, s) for pid, s in result.scores.items() if pid not in outcome.scores]
@@ -230,6 +262,9 @@ class LLMScorer:
     def _score_batch(self, batch: list[Paper], depth: int) -> _BatchResult:
         """Send one batch. Runs in a worker thread, so it touches no shared state but the budget."""
         result = _BatchResult(batch, depth)
+        if self._stopped:
+            result.final = {p.id: f"not sent: {self._stopped}" for p in batch}
+            return result
         messages = build_messages(self.prompts, batch)
         prompt_estimate = self.counter.count(messages[1]["content"]) + self._instruction_tokens + CHAT_OVERHEAD_TOKENS
         reserved = self.budget.reserve(prompt_estimate, len(batch))
@@ -240,23 +275,36 @@ class LLMScorer:
             return result
         try:
             completion = self.model.complete(messages, prompt_estimate)
+        except FatalLLMError as exc:
+            self.budget.settle(reserved, None, 0)
+            self._stopped = str(exc)  # queued batches see this before sending
+            raise
         except LLMError as exc:
             self.budget.settle(reserved, None, 0)
             log.warning("batch of %d papers failed: %s", len(batch), exc)
+            result.failed = True
             result.missing = list(batch)
             result.reasons = {p.id: f"request failed: {exc}" for p in batch}
             return result
-        self.budget.settle(reserved, completion.usage, len(batch))
-        result.usage = completion.usage
-        log.info(
-            "batch of %d papers: %d prompt tokens (%d cached), %d completion tokens, %.1f s, finish reason %s",
-            len(batch),
-            completion.usage.prompt_tokens,
-            completion.usage.cached_prompt_tokens,
-            completion.usage.completion_tokens,
-            completion.latency,
-            completion.finish_reason,
-        )
+        usage = completion.usage
+        if usage is None:
+            # Without reported usage, count the estimate as spent so the budget stays safe.
+            result.usage_missing = True
+            expected = round(self.budget.completion_per_paper() * len(batch))
+            self.budget.settle(reserved, Usage(prompt_estimate, 0, expected, 1), len(batch))
+            log.info("batch of %d papers: the server reported no usage, %.1f s", len(batch), completion.latency)
+        else:
+            self.budget.settle(reserved, usage, len(batch))
+            result.usage = usage
+            log.info(
+                "batch of %d papers: %d prompt tokens (%d cached), %d completion tokens, %.1f s, finish reason %s",
+                len(batch),
+                usage.prompt_tokens,
+                usage.cached_prompt_tokens,
+                usage.completion_tokens,
+                completion.latency,
+                completion.finish_reason,
+            )
         parsed = parse_answer(completion.text, [p.id for p in batch])
         result.scores = dict(parsed.scores)
         missing = [p for p in batch if p.id not in result.scores]
@@ -274,7 +322,8 @@ class LLMScorer:
         if (cut_off or empty) and len(missing) > 1 and depth < MAX_SPLIT_DEPTH:
             middle = len(missing) // 2
             result.splits = [missing[:middle], missing[middle:]]
-            log.info("%s: splitting the %d unanswered papers in two", reason, len(missing))
-        else:
+            log.warning("batch of %d papers: %s; sending the %d unanswered papers again in two halves", len(batch), reason, len(missing))
+        elif missing:
             result.missing = missing
+            log.warning("batch of %d papers: %d without a valid score (%s)", len(batch), len(missing), reason)
         return result

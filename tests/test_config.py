@@ -160,3 +160,26 @@ def test_lookup_user_folder(tmp_path, monkeypatch):
 def test_missing_explicit_file(tmp_path):
     with pytest.raises(ConfigError, match="not found"):
         load_config(tmp_path / "absent.toml")
+
+
+@pytest.mark.parametrize(
+    ("toml", "key"),
+    [
+        ("[selection]\nrelevance_cutoff = true\n", "[selection] relevance_cutoff"),
+        ('[selection]\nnovelty_cutoff = "7"\n', "[selection] novelty_cutoff"),
+        ("[llm]\nbatch_size = 20.0\n", "[llm] batch_size"),
+        ('[llm]\nmodel = ""\n', "[llm] model"),
+        ('[arxiv]\ncategories = "cs.LG"\n', "[arxiv] categories"),
+        ('[rules]\nkeywords = ["//"]\n', "[rules] keywords"),
+        ("[cache]\nenabled = 1\n", "[cache] enabled"),
+    ],
+)
+def test_wrong_types_rejected(tmp_path, toml, key):
+    message = error_of(write(tmp_path / "c.toml", toml))
+    assert key in message
+
+
+def test_integer_accepted_for_float(tmp_path):
+    settings = load_config(write(tmp_path / "c.toml", "[llm]\ntimeout = 60\nmax_cost_usd = 1\n")).settings
+    assert settings.llm.timeout == 60.0
+    assert settings.llm.max_cost_usd == 1.0

@@ -295,3 +295,81 @@ def test_json_lists_every_paper(workdir):
         run_pipeline(config, server.base_url)
     data = json.loads((workdir / "out" / f"{DATE}.json").read_text())
     assert len(data["papers"]) == len(candidate_ids())
+
+
+def test_rejected_key_stops_run(workdir):
+    write_config(workdir, max_concurrency=1)
+    with FakeOpenAI() as server:
+        server.queue(*[Fault(status=401)] * 20)
+        result = CliRunner().invoke(
+            main, ["run", "--date", DATE, "--source", str(FEED.parent)], env={"OPENAI_API_KEY": API_KEY, "OPENAI_BASE_URL": server.base_url}
+        )
+        count = len(server.requests)
+    assert result.exit_code == EXIT_USAGE
+    assert "401" in result.output
+    assert count == 1
+    assert not (workdir / "out" / f"{DATE}.md").exists()
+
+
+def test_malformed_200_body_retried(workdir):
+    config = write_config(workdir, batch_size=200)
+    with FakeOpenAI(scores_for(candidate_ids())) as server:
+        server.queue(Fault(status=200, body="<html>gateway</html>", raw=True))
+        result = run_pipeline(config, server.base_url)
+        count = len(server.requests)
+    assert count == 2
+    assert result.digest.unscored == ()
+
+
+def test_dead_server_gives_up(workdir):
+    config = write_config(workdir, max_retries=0, max_concurrency=1)
+    with FakeOpenAI() as server:
+        server.queue(*[Fault(status=503)] * 50)
+        result = run_pipeline(config, server.base_url)
+        count = len(server.requests)
+    assert count <= 4  # three failures, plus the one request already started by the worker
+    assert len(result.digest.unscored) == len(candidate_ids())
+    assert any("not sent" in r.reason for r in result.digest.unscored)
+
+
+def test_unwritable_output_before_requests(workdir):
+    write_config(workdir)
+    (workdir / "afile").write_text("x")
+    with FakeOpenAI() as server:
+        result = CliRunner().invoke(
+            main,
+            ["run", "--date", DATE, "--source", str(FEED.parent), "--out", str(workdir / "afile" / "sub")],
+            env={"OPENAI_API_KEY": API_KEY, "OPENAI_BASE_URL": server.base_url},
+        )
+        count = len(server.requests)
+    assert result.exit_code == EXIT_USAGE
+    assert "afile" in result.output
+    assert count == 0
+
+
+def test_invalid_base_url_variable(workdir):
+    write_config(workdir)
+    result = CliRunner().invoke(
+        main, ["run", "--date", DATE, "--source", str(FEED.parent)], env={"OPENAI_API_KEY": API_KEY, "OPENAI_BASE_URL": "foo"}
+    )
+    assert result.exit_code == EXIT_USAGE
+    assert "OPENAI_BASE_URL" in result.output
+
+
+def test_missing_usage_cost_unknown(workdir):
+    config = write_config(workdir, batch_size=200)
+    with FakeOpenAI(scores_for(candidate_ids()), usage_for=lambda request, ids: None) as server:
+        result = run_pipeline(config, server.base_url)
+    assert result.digest.cost is None
+    assert any("no token usage" in w for w in result.digest.warnings)
+
+
+def test_forced_partial_keeps_good_digest(workdir):
+    config = write_config(workdir, max_retries=0, batch_size=200)
+    (workdir / "out").mkdir()
+    (workdir / "out" / f"{DATE}.md").write_text("a good digest\n")
+    with FakeOpenAI() as server:
+        server.queue(Fault(status=500), Fault(status=500))
+        result = run_pipeline(config, server.base_url, force=True, use_cache=False)
+    assert (workdir / "out" / f"{DATE}.md").read_text() == "a good digest\n"
+    assert result.written[0] == workdir / "out" / f"{DATE}.partial.md"
