@@ -28,6 +28,7 @@ import math
 import os
 import platform
 import pstats
+import random
 import resource
 import shlex
 import signal
@@ -318,7 +319,7 @@ def compare_tokens(run: ScoringRun) -> TokenComparison:
 # Everything but the model ------------------------------------------------------------------
 
 
-def stage_worker(feed_dir: Path, categories: list[str], repeats: int, profile_path: Path | None) -> dict:
+def stage_worker(feed_dir: Path, categories: list[str], repeats: int) -> dict:
     """Time load_listing, Rules.triage, the digest and both renderers in this process.
 
     Returns the median seconds of each stage over `repeats`, the process's peak RSS after the
@@ -336,6 +337,8 @@ def stage_worker(feed_dir: Path, categories: list[str], repeats: int, profile_pa
 
     def one_pass() -> dict[str, float]:
         times = {}
+        # Synthetic scores, uniform over 1-10: about 16% of papers meet both cutoffs of 7.
+        scores = random.Random(20250912)
         started = time.perf_counter()
         listing = load_listing(categories, source=feed_dir, rss_base_url="https://rss.arxiv.org/rss/", timeout=30, user_agent="bench")
         times["parse"] = time.perf_counter() - started
@@ -346,12 +349,11 @@ def stage_worker(feed_dir: Path, categories: list[str], repeats: int, profile_pa
 
         started = time.perf_counter()
         results = []
-        for number, paper in enumerate(listing.papers):
+        for paper in listing.papers:
             if paper.id in triage.dropped:
                 results.append(PaperResult(paper, Fate.DROPPED, reason=triage.dropped[paper.id]))
                 continue
-            # Synthetic scores spread over 1-10; about one paper in six meets both cutoffs of 7.
-            score = Score(paper.id, 1 + number * 7 % 10, 1 + number * 3 % 10, "Synthetic score for the benchmark.")
+            score = Score(paper.id, scores.randint(1, 10), scores.randint(1, 10), "Synthetic score for the benchmark.")
             followed = triage.followed.get(paper.id, ())
             relevant = (score.relevance >= 7 and score.novelty >= 7) or bool(followed)
             results.append(PaperResult(paper, Fate.SCORED, "", score, bool(followed), followed, relevant))
@@ -381,19 +383,7 @@ def stage_worker(feed_dir: Path, categories: list[str], repeats: int, profile_pa
     traced_peak_mb = tracemalloc.get_traced_memory()[1] / 2**20
     tracemalloc.stop()
 
-    top: list[tuple[str, float, float]] = []
-    if profile_path is not None:
-        profiler = cProfile.Profile()
-        profiler.enable()
-        one_pass()
-        profiler.disable()
-        stats = pstats.Stats(profiler, stream=io.StringIO())
-        stats.dump_stats(str(profile_path))
-        rows = sorted(stats.stats.items(), key=lambda item: item[1][2], reverse=True)  # by own time
-        for (filename, line, function), (_, _, own, cumulative, _) in rows[:10]:
-            where = filename.replace(str(REPO_ROOT) + "/", "").replace(sys.prefix + "/", "")
-            top.append((f"{where}:{line} {function}", own, cumulative))
-    return {"stages": medians, "rss_mb": rss_mb, "traced_peak_mb": traced_peak_mb, "profile": top}
+    return {"stages": medians, "rss_mb": rss_mb, "traced_peak_mb": traced_peak_mb}
 
 
 @dataclass
@@ -708,11 +698,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--per-paper-latency", type=float, default=0.2, help="seconds per paper of a simulated answer")
     parser.add_argument("--stage-worker", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--categories", help=argparse.SUPPRESS)
-    parser.add_argument("--profile", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
 
     if args.stage_worker:
-        print(json.dumps(stage_worker(args.stage_worker, args.categories.split(","), SCALE_REPEATS, args.profile)))
+        print(json.dumps(stage_worker(args.stage_worker, args.categories.split(","), SCALE_REPEATS)))
         return 0
 
     command = shlex.join([".venv/bin/python", "bench/run_benchmark.py", *(argv if argv is not None else sys.argv[1:])])
