@@ -105,7 +105,7 @@ def _exit_code(exc: Exception) -> int:
 
 def _fail(exc: Exception, verbose: int) -> NoReturn:
     code = _exit_code(exc)
-    if verbose:
+    if verbose >= 2:
         log.error("details", exc_info=exc)
     click.echo(f"Error: {exc}", err=True)
     sys.exit(code)
