@@ -13,6 +13,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from paperdigest.arxiv.xmlparse import html_page_message, parse_xml
 from paperdigest.errors import FeedFormatError
 from paperdigest.models import Paper
 from paperdigest.tex import decode_tex
@@ -59,10 +60,10 @@ def parse_api_page(data: bytes, source: str, categories: Sequence[str]) -> ApiPa
     Raises FeedFormatError when the bytes are not XML or the root is not an Atom <feed>. It also
     raises FeedFormatError with the API's message when the feed is the API's error report.
     """
-    root = _parse_xml(data, source)
+    root = parse_xml(data, source, "an arXiv API response")
     if root.tag != _FEED:
         if root.tag.rsplit("}", 1)[-1].lower() == "html":
-            raise FeedFormatError(_html_message(source))
+            raise FeedFormatError(html_page_message(source, "an arXiv API response"))
         raise FeedFormatError(
             f"{source} is XML but not an arXiv API response: the root element is <{root.tag}>, "
             "expected an Atom <feed>. Check that the URL points at the arXiv API query endpoint."
@@ -96,33 +97,6 @@ def parse_api_page(data: bytes, source: str, categories: Sequence[str]) -> ApiPa
         start_index=_opensearch_int(root, "startIndex", source),
         items_per_page=_opensearch_int(root, "itemsPerPage", source),
         entry_count=len(entries),
-    )
-
-
-def _parse_xml(data: bytes, source: str) -> ET.Element:
-    # Parse the bytes, never a decoded str: the XML declaration names UTF-8, and a client
-    # that guesses latin-1 turns "ω" into "Ï\x89".
-    try:
-        return ET.fromstring(data)
-    except ET.ParseError as error:
-        if _looks_like_html(data):
-            raise FeedFormatError(_html_message(source)) from error
-        start = data[:60].decode("utf-8", errors="replace")
-        raise FeedFormatError(
-            f"{source} is not valid XML ({error}); it starts with {start!r}. "
-            "The download may be cut off or the server sent an error page; try again."
-        ) from error
-
-
-def _looks_like_html(data: bytes) -> bool:
-    head = data.lstrip()[:200].lower()
-    return head.startswith((b"<!doctype html", b"<html"))
-
-
-def _html_message(source: str) -> str:
-    return (
-        f"{source} looks like an HTML page, not an arXiv API response. "
-        "arXiv may be showing an error or maintenance page; try again later or check the URL."
     )
 
 

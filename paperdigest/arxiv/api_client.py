@@ -34,6 +34,7 @@ import arxiv
 
 from paperdigest.arxiv.api import ApiPage, api_error_message, parse_api_page
 from paperdigest.arxiv.calendar import submission_window
+from paperdigest.arxiv.client import retry_after_seconds
 from paperdigest.errors import FeedFormatError, FetchError
 from paperdigest.models import Listing, Paper
 
@@ -266,7 +267,7 @@ class _PageFetcher:
                     ) from error
                 problem = f"HTTP {status} {error.reason}"
                 if status in (429, 503):
-                    retry_after = _retry_after_seconds(error.headers.get("Retry-After"))
+                    retry_after = retry_after_seconds(error.headers.get("Retry-After"))
                 last_error: BaseException = error
             except (urllib.error.URLError, TimeoutError, OSError, http.client.HTTPException) as error:
                 reason = getattr(error, "reason", None) or error
@@ -312,11 +313,3 @@ class _PageFetcher:
         ) from error
 
 
-def _retry_after_seconds(value: str | None) -> float | None:
-    """Read a Retry-After header given in seconds. An HTTP-date or an invalid value counts as absent."""
-    if value is None:
-        return None
-    value = value.strip()
-    if not value.isdigit():
-        return None
-    return float(value)

@@ -56,7 +56,7 @@ def fetch_url(
                     "check the URL and the category codes."
                 ) from error
             problem = f"HTTP {status} {error.reason}"
-            retry_after = _retry_after_seconds(error.headers.get("Retry-After"))
+            retry_after = retry_after_seconds(error.headers.get("Retry-After"))
             last_error: BaseException = error
         except (urllib.error.URLError, TimeoutError, OSError, http.client.HTTPException) as error:
             reason = getattr(error, "reason", None) or error
@@ -78,7 +78,7 @@ def fetch_url(
     ) from last_error
 
 
-def _retry_after_seconds(value: str | None) -> float | None:
+def retry_after_seconds(value: str | None) -> float | None:
     """Read an integer Retry-After header. An HTTP-date or an invalid value counts as absent."""
     if value is None:
         return None

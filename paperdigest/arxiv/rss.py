@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from email.utils import parsedate_to_datetime
 from urllib.parse import urlsplit
 
+from paperdigest.arxiv.xmlparse import html_page_message, parse_xml
 from paperdigest.errors import FeedFormatError
 from paperdigest.models import ANNOUNCE_TYPES, Listing, Paper
 from paperdigest.tex import decode_tex, split_authors
@@ -45,10 +46,10 @@ def parse_feed(data: bytes, source: str) -> Listing:
     Raises FeedFormatError when the bytes are not XML, the root is not <rss> or there
     is no <channel>.
     """
-    root = _parse_xml(data, source)
+    root = parse_xml(data, source, "an RSS feed")
     if root.tag != "rss":
         if root.tag.rsplit("}", 1)[-1].lower() == "html":
-            raise FeedFormatError(_html_message(source))
+            raise FeedFormatError(html_page_message(source, "an RSS feed"))
         raise FeedFormatError(
             f"{source} is XML but not an RSS feed: the root element is <{root.tag}>, expected <rss>. "
             "Check that the URL or file is an rss.arxiv.org feed."
@@ -87,32 +88,6 @@ def parse_feed(data: bytes, source: str) -> Listing:
         source=source,
         feed_categories=feed_categories,
         reported_count=len(items),
-    )
-
-
-def _parse_xml(data: bytes, source: str) -> ET.Element:
-    # Parse the bytes, never a decoded str: the XML declaration names the encoding.
-    try:
-        return ET.fromstring(data)
-    except ET.ParseError as error:
-        if _looks_like_html(data):
-            raise FeedFormatError(_html_message(source)) from error
-        start = data[:60].decode("utf-8", errors="replace")
-        raise FeedFormatError(
-            f"{source} is not valid XML ({error}); it starts with {start!r}. "
-            "The download may be cut off or the server sent an error page; fetch the feed again."
-        ) from error
-
-
-def _looks_like_html(data: bytes) -> bool:
-    head = data.lstrip()[:200].lower()
-    return head.startswith((b"<!doctype html", b"<html"))
-
-
-def _html_message(source: str) -> str:
-    return (
-        f"{source} looks like an HTML page, not an RSS feed. "
-        "arXiv may be showing an error or maintenance page; try again later or check the URL."
     )
 
 
