@@ -13,7 +13,7 @@ from paperdigest.answers import parse_answer
 from paperdigest.budget import Budget
 from paperdigest.cost import TokenCounter
 from paperdigest.errors import FatalLLMError, LLMError
-from paperdigest.llm import ChatModel
+from paperdigest.llm import ChatModel, Completion
 from paperdigest.models import Paper, PromptText, Score, Usage
 from paperdigest.prompt import PromptSet, build_messages, format_paper
 
@@ -286,6 +286,13 @@ class LLMScorer:
             result.missing = list(batch)
             result.reasons = {p.id: f"request failed: {exc}" for p in batch}
             return result
+        self._record_usage(result, completion, reserved, prompt_estimate)
+        self._read_answer(result, completion)
+        return result
+
+    def _record_usage(self, result: _BatchResult, completion: Completion, reserved: float, prompt_estimate: int) -> None:
+        """Settle the budget reservation with the reported usage and log the request."""
+        batch = result.batch
         usage = completion.usage
         if usage is None:
             # Without reported usage, count the estimate as spent so the budget stays safe.
@@ -293,18 +300,22 @@ class LLMScorer:
             expected = round(self.budget.completion_per_paper() * len(batch))
             self.budget.settle(reserved, Usage(prompt_estimate, 0, expected, 1), len(batch))
             log.info("batch of %d papers: the server reported no usage, %.1f s", len(batch), completion.latency)
-        else:
-            self.budget.settle(reserved, usage, len(batch))
-            result.usage = usage
-            log.info(
-                "batch of %d papers: %d prompt tokens (%d cached), %d completion tokens, %.1f s, finish reason %s",
-                len(batch),
-                usage.prompt_tokens,
-                usage.cached_prompt_tokens,
-                usage.completion_tokens,
-                completion.latency,
-                completion.finish_reason,
-            )
+            return
+        self.budget.settle(reserved, usage, len(batch))
+        result.usage = usage
+        log.info(
+            "batch of %d papers: %d prompt tokens (%d cached), %d completion tokens, %.1f s, finish reason %s",
+            len(batch),
+            usage.prompt_tokens,
+            usage.cached_prompt_tokens,
+            usage.completion_tokens,
+            completion.latency,
+            completion.finish_reason,
+        )
+
+    def _read_answer(self, result: _BatchResult, completion: Completion) -> None:
+        """Take the scores from the answer; split the batch or mark papers missing for the rest."""
+        batch = result.batch
         parsed = parse_answer(completion.text, [p.id for p in batch])
         result.scores = dict(parsed.scores)
         missing = [p for p in batch if p.id not in result.scores]
@@ -319,11 +330,11 @@ class LLMScorer:
         else:
             reason = "no score in the answer"
         result.reasons = {p.id: reason for p in missing}
-        if (cut_off or empty) and len(missing) > 1 and depth < MAX_SPLIT_DEPTH:
+
+        if (cut_off or empty) and len(missing) > 1 and result.depth < MAX_SPLIT_DEPTH:
             middle = len(missing) // 2
             result.splits = [missing[:middle], missing[middle:]]
             log.warning("batch of %d papers: %s; sending the %d unanswered papers again in two halves", len(batch), reason, len(missing))
         elif missing:
             result.missing = missing
             log.warning("batch of %d papers: %d without a valid score (%s)", len(batch), len(missing), reason)
-        return result
