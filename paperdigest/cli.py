@@ -38,7 +38,7 @@ EXIT_OK = 0
 EXIT_ERROR = 1  # unexpected internal error
 EXIT_USAGE = 2  # invalid option, config or prompt file, missing API key
 EXIT_FETCH = 3  # the arXiv source could not be read or parsed
-EXIT_STALE = 4  # the feed holds another announcement date: retry later
+EXIT_STALE = 4  # the feed contains another announcement date: retry later
 EXIT_PARTIAL = 5  # digest written, but some candidate papers have no score
 EXIT_LOCKED = 6  # another run is writing to the same output folder
 
@@ -273,7 +273,7 @@ def _print_plan(plan: DryRunPlan) -> None:
 
 
 @main.command("fetch")
-@click.option("--date", "date", callback=_parse_date, metavar="YYYY-MM-DD", help="Announcement date expected in the feed. Default: whatever the feed holds.")
+@click.option("--date", "date", callback=_parse_date, metavar="YYYY-MM-DD", help="Announcement date expected in the feed. Default: the date in the feed.")
 @click.option("--out", "out_dir", type=click.Path(path_type=Path, file_okay=False), required=True, help="Folder to save the raw feed files in.")
 @_common_options
 def fetch_command(date: dt.date | None, out_dir: Path, config_path: Path | None, verbose: int, quiet: bool) -> None:
@@ -308,7 +308,7 @@ def fetch_command(date: dt.date | None, out_dir: Path, config_path: Path | None,
     if date is not None and listing.announced not in (None, date):
         _fail(
             StaleFeedError(
-                f"the feed holds the announcement of {listing.announced}, not {date}; the files were saved anyway",
+                f"the feed contains the announcement of {listing.announced}, not {date}; the files were saved anyway",
                 feed_date=listing.announced,
                 requested=date,
             ),

@@ -317,7 +317,7 @@ def _check_feed_date(listing: Listing, date: dt.date, *, from_files: bool) -> Li
 def _stale(listing: Listing, date: dt.date, hint: str) -> StaleFeedError:
     held = listing.announced.isoformat() if listing.announced else "no dated announcement"
     return StaleFeedError(
-        f"the feed at {listing.source} holds {held}, not the announcement of {date}; no digest was written. {hint}.",
+        f"the feed at {listing.source} contains {held}, not the announcement of {date}; no digest was written. {hint}.",
         feed_date=listing.announced,
         requested=date,
     )

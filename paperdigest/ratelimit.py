@@ -16,7 +16,7 @@ class RateLimiter:
 
     Either limit may be None (unlimited). A request larger than the whole token limit is let
     through alone once the window is empty, since waiting longer could never make room for it.
-    A shared pause (see `pause`) holds every caller back after the provider answered 429.
+    A shared pause (see `pause`) delays every caller after the provider answered 429.
     """
 
     def __init__(
