@@ -17,7 +17,7 @@ from paperdigest.errors import ConfigError
 from paperdigest.models import Paper, PromptText
 
 PROMPT_FILES = ("system.md", "topics.md", "criteria.md")
-PAPERS_PLACEHOLDER = '[the papers of the batch, each as <paper id="ID">Title, Authors, Abstract</paper>]'
+PAPERS_PLACEHOLDER = "[the papers of the batch, each as <paper> with ArXiv ID, Title, Authors and Abstract lines </paper>]"
 
 
 @dataclass(frozen=True)
@@ -40,7 +40,7 @@ class PromptSet:
         return hashlib.sha256(self.instructions.encode("utf-8")).hexdigest()
 
     def as_prompt_text(self) -> PromptText:
-        user = f"Score these N papers: answer with N JSON lines, one per <paper> id.\n\n{PAPERS_PLACEHOLDER}"
+        user = f"Score these N papers: answer with N JSON lines, one per paper.\n\n{PAPERS_PLACEHOLDER}"
         return PromptText(system=self.instructions, user_template=user)
 
 
@@ -78,7 +78,8 @@ def _clean(text: str) -> str:
 
 def format_paper(paper: Paper) -> str:
     return (
-        f'<paper id="{paper.id}">\n'
+        "<paper>\n"
+        f"ArXiv ID: {paper.id}\n"
         f"Title: {_clean(paper.title)}\n"
         f"Authors: {_clean(', '.join(paper.authors))}\n"
         f"Abstract: {_clean(paper.abstract)}\n"
@@ -88,7 +89,7 @@ def format_paper(paper: Paper) -> str:
 
 def format_batch(papers: Sequence[Paper]) -> str:
     body = "\n\n".join(format_paper(p) for p in papers)
-    return f"Score these {len(papers)} papers: answer with {len(papers)} JSON lines, one per <paper> id.\n\n{body}\n"
+    return f"Score these {len(papers)} papers: answer with {len(papers)} JSON lines, one per paper.\n\n{body}\n"
 
 
 def build_messages(prompts: PromptSet, papers: Sequence[Paper]) -> list[dict[str, str]]:

@@ -1,6 +1,6 @@
 """An OpenAI-compatible chat completions server on 127.0.0.1 for tests and the benchmark.
 
-By default it answers every request with one JSONL score line per <paper> of the request, taking
+By default it answers every request with one JSONL score line per paper of the request, taking
 scores from `scores` (paper id -> (relevance, novelty)) or 5/5 for unknown ids, and reports the
 usage given by `usage_for`. A test can instead queue `Fault`s that the next requests receive.
 With a `RateLimit`, requests over the limit get HTTP 429 with a Retry-After header, as OpenAI's
@@ -20,7 +20,9 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-PAPER_ID = re.compile(r'<paper id="([^"]+)">')
+# One "ArXiv ID: ..." line per <paper> element; whitespace inside a paper is collapsed by the
+# prompt builder, so no title or abstract text can start such a line.
+PAPER_ID = re.compile(r"^ArXiv ID: (\S+)$", re.MULTILINE)
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from paperdigest.errors import LLMError
 from paperdigest.llm import ChatModel, RequestSettings, is_reasoning_model
 from paperdigest.ratelimit import RateLimiter
 
-MESSAGES = [{"role": "system", "content": "Score."}, {"role": "user", "content": '<paper id="2509.00001">\nTitle: T\n</paper>'}]
+MESSAGES = [{"role": "system", "content": "Score."}, {"role": "user", "content": '<paper>\nArXiv ID: 2509.00001\nTitle: T\n</paper>'}]
 
 
 @pytest.mark.parametrize("model", ["gpt-5", "gpt-5-mini", "gpt-5-2025-08-07", "o3", "o4-mini", "openai/gpt-5"])

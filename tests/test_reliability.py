@@ -237,7 +237,8 @@ def test_injection_cannot_change_other_scores(workdir):
         context = Context(env={"OPENAI_API_KEY": API_KEY, "OPENAI_BASE_URL": server.base_url}, sleep=fast_sleep)
         result = run(load_config(config), RunOptions(date=dt.date(2025, 9, 12), source=source), context)
         user_message = server.requests[0].body["messages"][1]["content"]
-    assert user_message.count("</paper>") == user_message.count('<paper id="')
+    assert user_message.count("</paper>") == user_message.count("<paper>")
+    assert user_message.count("\nArXiv ID: ") == len(ids)
     assert "0000.00000" not in {r.paper.id for r in result.digest.results}
     scored = {r.paper.id: r.score for r in result.digest.results if r.fate is Fate.SCORED}
     assert scored["2509.09001"].relevance == scores_for(ids)["2509.09001"][0]
