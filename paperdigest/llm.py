@@ -36,15 +36,19 @@ class RequestSettings:
     reasoning_effort: str | None = None
     temperature: float | None = None
 
-    def params(self) -> dict[str, Any]:
-        """Keyword arguments for chat.completions.create, without the messages."""
+    def params(self, max_completion_tokens: int | None = None) -> dict[str, Any]:
+        """Keyword arguments for chat.completions.create, without the messages.
+
+        `max_completion_tokens` lowers the configured limit for one request (the budget's share).
+        """
+        limit = min(self.max_completion_tokens, max_completion_tokens or self.max_completion_tokens)
         params: dict[str, Any] = {"model": self.model}
         if is_reasoning_model(self.model):
-            params["max_completion_tokens"] = self.max_completion_tokens
+            params["max_completion_tokens"] = limit
             if self.reasoning_effort:
                 params["reasoning_effort"] = self.reasoning_effort
         else:
-            params["max_tokens"] = self.max_completion_tokens
+            params["max_tokens"] = limit
             if self.temperature is not None:
                 params["temperature"] = self.temperature
         return params
@@ -94,13 +98,13 @@ class ChatModel:
     def base_url(self) -> str:
         return str(self.client.base_url)
 
-    def complete(self, messages: list[dict[str, str]], prompt_estimate: int = 0) -> Completion:
+    def complete(self, messages: list[dict[str, str]], prompt_estimate: int = 0, max_completion_tokens: int | None = None) -> Completion:
         """Send one request, retrying transient failures; raise LLMError when retries run out."""
         attempt = 0
         while True:
             self.limiter.acquire(prompt_estimate)
             try:
-                return self._send(messages)
+                return self._send(messages, max_completion_tokens)
             except _Retryable as exc:
                 attempt += 1
                 if attempt > self.max_retries:
@@ -113,10 +117,10 @@ class ChatModel:
                 else:
                     self.sleep(wait)
 
-    def _send(self, messages: list[dict[str, str]]) -> Completion:
+    def _send(self, messages: list[dict[str, str]], max_completion_tokens: int | None) -> Completion:
         started = time.monotonic()
         try:
-            response = self.client.chat.completions.create(messages=messages, **self.settings.params())
+            response = self.client.chat.completions.create(messages=messages, **self.settings.params(max_completion_tokens))
         except openai.AuthenticationError as exc:
             raise FatalLLMError(
                 f"the model server at {self.base_url} rejected the API key (HTTP 401); "

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from paperdigest.answers import parse_answer
-from paperdigest.budget import Budget
+from paperdigest.budget import Budget, Reservation
 from paperdigest.cost import TokenCounter
 from paperdigest.errors import FatalLLMError, LLMError
 from paperdigest.llm import ChatModel, Completion
@@ -212,7 +212,7 @@ class LLMScorer:
             running: set[Future[_BatchResult]] = {pool.submit(self._score_batch, b, 0) for b in batches}
             while running:
                 if self.progress:
-                    self.progress.update(self._done, len(running), self._spent())
+                    self.progress.update(self._done, min(len(running), self.max_concurrency), self._spent())
                 finished, running = wait(running, return_when=FIRST_COMPLETED)
                 for future in finished:
                     try:
@@ -267,14 +267,14 @@ class LLMScorer:
             return result
         messages = build_messages(self.prompts, batch)
         prompt_estimate = self.counter.count(messages[1]["content"]) + self._instruction_tokens + CHAT_OVERHEAD_TOKENS
-        reserved = self.budget.reserve(prompt_estimate, len(batch))
+        reserved = self.budget.reserve(prompt_estimate, len(batch), self.model.settings.max_completion_tokens)
         if reserved is None:
-            reason = f"not scored: the next request would exceed the budget, {self.budget.describe()}"
+            reason = f"not scored for budget: one more request could cross {self.budget.describe()}"
             result.final = {p.id: reason for p in batch}
-            log.warning("budget: %d papers not scored; %s", len(batch), self.budget.describe())
+            log.warning("budget: %d papers not scored; one more request could cross %s", len(batch), self.budget.describe())
             return result
         try:
-            completion = self.model.complete(messages, prompt_estimate)
+            completion = self.model.complete(messages, prompt_estimate, reserved.completion_limit)
         except FatalLLMError as exc:
             self.budget.settle(reserved, None, 0)
             self._stopped = str(exc)  # queued batches see this before sending
@@ -290,7 +290,7 @@ class LLMScorer:
         self._read_answer(result, completion)
         return result
 
-    def _record_usage(self, result: _BatchResult, completion: Completion, reserved: float, prompt_estimate: int) -> None:
+    def _record_usage(self, result: _BatchResult, completion: Completion, reserved: Reservation, prompt_estimate: int) -> None:
         """Settle the budget reservation with the reported usage and log the request."""
         batch = result.batch
         usage = completion.usage
@@ -326,7 +326,7 @@ class LLMScorer:
         elif empty:
             reason = "the answer was empty"
         elif parsed.errors:
-            reason = f"no valid score in the answer ({parsed.errors[-1]})"
+            reason = f"no valid line for this paper in the answer ({len(parsed.errors)} lines rejected, e.g. {parsed.errors[0]})"
         else:
             reason = "no score in the answer"
         result.reasons = {p.id: reason for p in missing}

@@ -374,3 +374,21 @@ def test_forced_partial_keeps_good_digest(workdir):
         result = run_pipeline(config, server.base_url, force=True, use_cache=False)
     assert (workdir / "out" / f"{DATE}.md").read_text() == "a good digest\n"
     assert result.written[0] == workdir / "out" / f"{DATE}.partial.md"
+
+
+def test_budget_holds_with_long_answers(workdir):
+    """Even when every answer uses the whole completion limit, the spend stays under the cap."""
+    ids = candidate_ids()
+    config = write_config(workdir, max_cost_usd=0.25, max_concurrency=8)
+
+    def long_answers(request, batch):
+        limit = request.get("max_completion_tokens") or request.get("max_tokens")
+        return 6000, 0, limit
+
+    with FakeOpenAI(scores_for(ids), usage_for=long_answers) as server:
+        result = run_pipeline(config, server.base_url)
+        limits = [r.body["max_completion_tokens"] for r in server.requests]
+    assert result.digest.cost.total <= 0.25
+    assert limits
+    assert min(limits) < 16000  # later requests get the share of the cap that is left
+    assert result.digest.unscored

@@ -138,7 +138,8 @@ def _parse_entry(entry: ET.Element, requested: set[str]) -> Paper | None:
         return None
 
     categories = _categories(entry)
-    primary_requested = not requested or (bool(categories) and categories[0].casefold() in requested)
+    primary = categories[0].casefold() if categories else ""
+    primary_requested = not requested or (bool(primary) and (primary in requested or primary.partition(".")[0] in requested))
     # Only <name> is read, so <arxiv:affiliation> inside <author> is dropped. API names are
     # Unicode already, and decode_tex leaves them unchanged unless they carry TeX escapes.
     authors = tuple(

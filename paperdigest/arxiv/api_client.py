@@ -167,6 +167,9 @@ def fetch_day(
     )
 
 
+_ARCHIVES_WITH_SUBJECTS = frozenset({"cs", "econ", "eess", "math", "astro-ph", "cond-mat", "nlin", "physics", "q-bio", "q-fin", "stat"})
+
+
 def submission_query(categories: Sequence[str], start: dt.datetime, end: dt.datetime) -> str:
     """Build the API search query for `categories` submitted from `start` to `end` (aware datetimes).
 
@@ -178,7 +181,8 @@ def submission_query(categories: Sequence[str], start: dt.datetime, end: dt.date
     """
     if start.tzinfo is None or end.tzinfo is None:
         raise ValueError("submission_query needs timezone-aware start and end datetimes")
-    codes = " OR ".join(f"cat:{code}" for code in categories)
+    # An archive code ("cs") has to be written as a wildcard to match its categories ("cs.LG").
+    codes = " OR ".join(f"cat:{code}" if "." in code or code not in _ARCHIVES_WITH_SUBJECTS else f"cat:{code}.*" for code in categories)
     first = start.astimezone(dt.timezone.utc).strftime("%Y%m%d%H%M")
     last = end.astimezone(dt.timezone.utc).strftime("%Y%m%d%H%M")
     return f"({codes}) AND submittedDate:[{first} TO {last}]"

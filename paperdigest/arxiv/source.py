@@ -142,12 +142,14 @@ def merge_listings(listings: Sequence[Listing], source: str) -> Listing:
 def select_categories(listing: Listing, categories: Sequence[str]) -> Listing:
     """Keep the papers with at least one of `categories`, with announce types relative to them.
 
-    Category codes match case-insensitively. reported_count stays the count before the filter.
+    Category codes match case-insensitively, and an archive code such as "cs" or "math" matches
+    every category of that archive ("cs.LG", "cs.AI"), as the feed of an archive does.
+    reported_count stays the count before the filter.
     """
     wanted = {code.casefold() for code in categories}
     covered = {code.casefold() for code in listing.feed_categories}
     if covered:
-        missing = [code for code in categories if code.casefold() not in covered]
+        missing = [code for code in categories if not _in_categories(code.casefold(), covered)]
         if missing:
             logger.warning(
                 "%s does not cover %s; papers listed only there are missing from this run",
@@ -158,7 +160,7 @@ def select_categories(listing: Listing, categories: Sequence[str]) -> Listing:
     recompute = covered != wanted
     kept = []
     for paper in listing.papers:
-        if not any(code.casefold() in wanted for code in paper.categories):
+        if not any(_in_categories(code.casefold(), wanted) for code in paper.categories):
             continue
         if recompute:
             paper = dataclasses.replace(paper, announce_type=_relative_announce_type(paper, wanted))
@@ -168,9 +170,14 @@ def select_categories(listing: Listing, categories: Sequence[str]) -> Listing:
     return dataclasses.replace(listing, papers=tuple(kept))
 
 
+def _in_categories(code: str, wanted: set[str]) -> bool:
+    """True when `code` (casefolded) is one of `wanted` or belongs to a wanted archive."""
+    return code in wanted or code.partition(".")[0] in wanted
+
+
 def _relative_announce_type(paper: Paper, wanted: set[str]) -> str:
     """Return new/replace when the primary category is wanted, else cross/replace-cross."""
     is_replacement = paper.announce_type.startswith("replace")
-    if paper.primary_category.casefold() in wanted:
+    if _in_categories(paper.primary_category.casefold(), wanted):
         return "replace" if is_replacement else "new"
     return "replace-cross" if is_replacement else "cross"
