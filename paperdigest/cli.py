@@ -42,6 +42,8 @@ EXIT_STALE = 4  # the feed contains another announcement date: retry later
 EXIT_PARTIAL = 5  # digest written, but some candidate papers have no score
 EXIT_LOCKED = 6  # another run is writing to the same output folder
 
+FIRST_ANNOUNCEMENT = dt.date(1991, 8, 14)  # arXiv's first day of operation
+
 _EXIT_BY_ERROR: list[tuple[type[PaperdigestError], int]] = [
     (LockedError, EXIT_LOCKED),
     (CacheError, EXIT_USAGE),
@@ -55,20 +57,22 @@ _EXIT_BY_ERROR: list[tuple[type[PaperdigestError], int]] = [
 ]
 
 
-class _RedactSecrets(logging.Filter):
-    """Replace API keys found in the environment with a placeholder in every log record."""
+def _secrets() -> list[str]:
+    """Values of the environment's *_API_KEY variables: they must never be printed."""
+    return [value for name, value in os.environ.items() if name.endswith("API_KEY") and len(value) >= 8]
 
-    def __init__(self, secrets: list[str]):
-        super().__init__()
-        self.secrets = [s for s in secrets if len(s) >= 8]
 
-    def filter(self, record: logging.LogRecord) -> bool:
-        if self.secrets:
-            message = record.getMessage()
-            for secret in self.secrets:
-                message = message.replace(secret, "[redacted]")
-            record.msg, record.args = message, None
-        return True
+def redact(text: str) -> str:
+    for secret in _secrets():
+        text = text.replace(secret, "[redacted]")
+    return text
+
+
+class _RedactingFormatter(logging.Formatter):
+    """Formats records, tracebacks included, with every API key replaced by a placeholder."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return redact(super().format(record))
 
 
 def _setup_logging(verbose: int, quiet: bool) -> None:
@@ -80,9 +84,7 @@ def _setup_logging(verbose: int, quiet: bool) -> None:
     elif verbose >= 2:
         level = logging.DEBUG
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(levelname)s: %(message)s"))
-    secrets = [v for k, v in os.environ.items() if k.endswith("API_KEY") and v]
-    handler.addFilter(_RedactSecrets(secrets))
+    handler.setFormatter(_RedactingFormatter("%(levelname)s: %(message)s"))
     root = logging.getLogger()
     for old in list(root.handlers):
         if getattr(old, "_paperdigest", False):
@@ -107,7 +109,7 @@ def _fail(exc: Exception, verbose: int) -> NoReturn:
     code = _exit_code(exc)
     if verbose >= 2:
         log.error("details", exc_info=exc)
-    click.echo(f"Error: {exc}", err=True)
+    click.echo(redact(f"Error: {exc}"), err=True)
     sys.exit(code)
 
 
@@ -115,9 +117,12 @@ def _parse_date(ctx: click.Context, param: click.Parameter, value: str | None) -
     if value is None:
         return None
     try:
-        return dt.date.fromisoformat(value)
+        day = dt.date.fromisoformat(value)
     except ValueError:
         raise click.BadParameter(f"{value!r} is not a date; write it as YYYY-MM-DD, e.g. 2025-09-12") from None
+    if day < FIRST_ANNOUNCEMENT:
+        raise click.BadParameter(f"{value} is before arXiv's first announcement ({FIRST_ANNOUNCEMENT}); give a later date")
+    return day
 
 
 def _common_options(func: Callable) -> Callable:
@@ -334,9 +339,10 @@ def init_command(folder: Path, force: bool) -> None:
         click.echo(str(path))
     config = folder / "config.toml"
     click.echo(
-        "\nNext: edit prompts/topics.md to describe your interests, then try it offline:\n"
+        "\nNext: edit prompts/topics.md to describe your interests, then rank today's papers "
+        "without a model (this downloads the feed):\n"
         f"  paperdigest run --config {config} --scorer keywords\n"
-        "or with a model (export OPENAI_API_KEY=sk-... first):\n"
+        "or see what scoring with the model would cost (export OPENAI_API_KEY=sk-... first):\n"
         f"  paperdigest run --config {config} --dry-run",
         err=True,
     )

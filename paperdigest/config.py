@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import platformdirs
-from pydantic import BaseModel, ConfigDict, Field, Strict, StrictBool, StrictStr, ValidationError, field_validator
+from pydantic import AllowInfNan, BaseModel, ConfigDict, Field, Strict, StrictBool, StrictStr, ValidationError, field_validator
 
 from paperdigest.arxiv.taxonomy import canonical_category, suggest_categories
 from paperdigest.errors import ConfigError
@@ -20,7 +20,7 @@ from paperdigest.models import ANNOUNCE_TYPES
 # TOML has real types, so a quoted number or a boolean where a number belongs is a mistake
 # worth reporting rather than coercing ("7" or true for a cutoff).
 Int = Annotated[int, Strict()]
-Float = Annotated[float, Strict()]
+Float = Annotated[float, Strict(), AllowInfNan(False)]
 
 CONFIG_ENV = "PAPERDIGEST_CONFIG"
 CONFIG_NAME = "config.toml"
@@ -36,7 +36,7 @@ class ArxivSettings(_Section):
     announce_types: tuple[Literal["new", "cross", "replace", "replace-cross"], ...] = ("new", "cross")
     rss_url: StrictStr = "https://rss.arxiv.org/rss/"
     api_url: StrictStr = "https://export.arxiv.org/api/query"
-    timeout: Float = Field(default=30.0, gt=0, description="seconds per HTTP request")
+    timeout: Float = Field(default=30.0, gt=0, le=600, description="seconds per HTTP request")
     retries: Int = Field(default=3, ge=0, le=10)
     empty_feed_retry_seconds: Float = Field(default=120.0, ge=0, le=3600, description="pause before asking again for an empty weekday feed")
     api_delay_seconds: Float = Field(default=3.0, ge=0, description="seconds between arXiv API requests")
@@ -102,7 +102,7 @@ class RuleSettings(_Section):
 
 
 class LLMSettings(_Section):
-    model: StrictStr = Field(default="gpt-5", min_length=1)
+    model: StrictStr = Field(default="gpt-5", min_length=1, pattern=r"^\S+$")
     batch_size: Int = Field(default=25, ge=1, le=200, description="maximum papers per request")
     batch_tokens: Int = Field(default=8000, ge=500, description="maximum tokens of the papers in one request")
     max_concurrency: Int = Field(default=8, ge=1, le=64, description="requests in flight at once")
@@ -114,7 +114,7 @@ class LLMSettings(_Section):
     max_completion_tokens: Int = Field(default=16000, ge=16)
     reasoning_effort: Literal["minimal", "low", "medium", "high"] | None = None
     temperature: Float | None = Field(default=None, ge=0, le=2)
-    timeout: Float = Field(default=300.0, gt=0, description="seconds per request")
+    timeout: Float = Field(default=300.0, gt=0, le=3600, description="seconds per request")
     max_retries: Int = Field(default=4, ge=0, le=10)
 
     @field_validator("base_url")

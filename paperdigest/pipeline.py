@@ -17,7 +17,7 @@ from paperdigest.arxiv.source import load_listing
 from paperdigest.budget import Budget
 from paperdigest.config import LoadedConfig
 from paperdigest.cost import Price, TokenCounter, compute_cost, find_price
-from paperdigest.errors import ConfigError, MissingKeyError, PaperdigestError, StaleFeedError
+from paperdigest.errors import ConfigError, FeedFormatError, FetchError, MissingKeyError, PaperdigestError, StaleFeedError
 from paperdigest.fsutil import FolderLock, write_atomic
 from paperdigest.keywords import KeywordScorer
 from paperdigest.llm import ChatModel, RequestSettings
@@ -32,6 +32,7 @@ log = logging.getLogger(__name__)
 
 USER_AGENT = f"paperdigest/{__version__} (personal arXiv digest tool; +https://pypi.org/project/paperdigest/)"
 SCORERS = ("openai", "keywords")
+MAX_BACKFILL_DAYS = 366
 
 
 @dataclass(frozen=True)
@@ -213,15 +214,20 @@ def backfill(
     """
     if until < since:
         raise ConfigError(f"--until {until} is before --since {since}; swap them")
+    span = (until - since).days + 1
+    if span > MAX_BACKFILL_DAYS:
+        raise ConfigError(
+            f"--since {since} --until {until} covers {span} days; backfill at most {MAX_BACKFILL_DAYS} "
+            "days per run (each past date costs arXiv API requests and model requests), so split the range"
+        )
     lines = []
-    day = since
-    while day <= until:
+    for offset in range(span):
+        day = since + dt.timedelta(days=offset)
         if not is_weekend(day):
             line = _backfill_one(config, day, options, context)
             lines.append(line)
             if report:
                 report(line)
-        day += dt.timedelta(days=1)
     return lines
 
 
@@ -260,7 +266,16 @@ def _api_key(config: LoadedConfig, scorer: str, dry_run: bool, env: Mapping[str,
 def _dated_source(source: Path, date: dt.date) -> Path:
     """Use SOURCE/YYYY-MM-DD when it exists, the layout `paperdigest fetch --out SOURCE` writes."""
     dated = source / date.isoformat()
-    return dated if dated.is_dir() else source
+    if dated.is_dir() or not source.is_dir() or any(source.glob("*.xml")):
+        return dated if dated.is_dir() else source
+    saved = sorted(p.name for p in source.iterdir() if p.is_dir() and re.fullmatch(r"\d{4}-\d{2}-\d{2}", p.name))
+    if saved:
+        raise FetchError(
+            f"no saved feed for {date} in {source} (it has {', '.join(saved[-5:])}{' and more' if len(saved) > 5 else ''}); "
+            f"save that day's feed with `paperdigest fetch --out {source}` on the day, or run without --source "
+            "to fetch a past date through the arXiv API"
+        )
+    return source
 
 
 def _fetch(config: LoadedConfig, options: RunOptions, context: Context, date: dt.date) -> Listing | None:
@@ -302,16 +317,21 @@ def _load_rss(config: LoadedConfig, source: Path | None) -> Listing:
 def _check_feed_date(listing: Listing, date: dt.date, *, from_files: bool) -> Listing | None:
     if listing.announced is None:
         if listing.papers:
-            raise _stale(listing, date, "the feed carries no announcement date")
+            raise FeedFormatError(
+                f"the feed at {listing.source} has papers but no <pubDate>, so its announcement date is "
+                "unknown; save the feed again with `paperdigest fetch`"
+            )
         return None  # an empty feed: no announcement
-    if listing.announced != date:
-        hint = (
-            "Save the feed of that day with `paperdigest fetch`, or pass a folder that holds it"
-            if from_files
-            else "Try again after the next announcement (20:00 New York time, in the feed from about midnight)"
+    if listing.announced == date:
+        return listing
+    if from_files:
+        # Saved files do not change, so retrying (exit code 4) cannot help: this is a source error.
+        raise FetchError(
+            f"the saved feed at {listing.source} contains the announcement of {listing.announced}, not {date}. "
+            f"Pass the folder of {date} (as saved by `paperdigest fetch` on that day), or run without "
+            "--source: a past date is then fetched through the arXiv API"
         )
-        raise _stale(listing, date, hint)
-    return listing
+    raise _stale(listing, date, "Try again after the next announcement (20:00 New York time, in the feed from about midnight)")
 
 
 def _stale(listing: Listing, date: dt.date, hint: str) -> StaleFeedError:
@@ -493,8 +513,8 @@ def _result(paper: Paper, triage: Triage, outcome: ScoringOutcome, relevance_cut
 def _write_empty(
     config: LoadedConfig, options: RunOptions, date: dt.date, model: str, notice: str, source: str, out_dir: Path
 ) -> RunResult:
-    """Write a dated digest that says why it has no papers; no request is sent."""
-    log.warning(notice)
+    """Write a dated digest that explains why it has no papers; no request is sent."""
+    log.info(notice)
     selection = config.settings.selection
     digest = Digest(
         date=date,

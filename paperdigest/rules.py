@@ -21,6 +21,8 @@ class Keyword:
     @classmethod
     def parse(cls, text: str) -> Keyword:
         if len(text) >= 2 and text.startswith("/") and text.endswith("/"):
+            # NOTE: Python's re has no time limit, so a pattern with nested quantifiers such as
+            # /(\w+\s?)+$/ can backtrack for minutes on one abstract. Nothing here detects that.
             return cls(text, re.compile(text[1:-1], re.IGNORECASE))
         words = [re.escape(word) for word in text.split()]
         return cls(text, re.compile(r"(?<!\w)" + r"\s+".join(words) + r"(?!\w)", re.IGNORECASE))

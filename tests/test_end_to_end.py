@@ -13,7 +13,7 @@ from click.testing import CliRunner
 
 from fake_openai import Fault, FakeOpenAI
 from paperdigest.arxiv.rss import parse_feed
-from paperdigest.cli import EXIT_PARTIAL, EXIT_STALE, EXIT_USAGE, main
+from paperdigest.cli import EXIT_FETCH, EXIT_PARTIAL, EXIT_USAGE, main
 from paperdigest.config import load_config
 from paperdigest.pipeline import Context, RunOptions, run
 
@@ -208,13 +208,14 @@ def test_offline_keyword_scorer(workdir):
     assert "# Paper Selection Prompt" not in markdown
 
 
-def test_stale_feed_exit_code(workdir):
+def test_saved_feed_of_other_date(workdir):
     (workdir / "config.toml").write_text(config_text())
     with FakeOpenAI(SCORES) as server:
         result = invoke(["run", "--date", "2025-09-11", "--source", str(FEED_DIR)], env={"OPENAI_API_KEY": API_KEY, "OPENAI_BASE_URL": server.base_url})
         count = len(server.requests)
-    assert result.exit_code == EXIT_STALE
+    assert result.exit_code == EXIT_FETCH
     assert "2025-09-12" in result.output
+    assert "without --source" in result.output
     assert count == 0
     assert not (workdir / "out" / "2025-09-11.md").exists()
 

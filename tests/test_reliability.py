@@ -392,3 +392,47 @@ def test_budget_holds_with_long_answers(workdir):
     assert limits
     assert min(limits) < 16000  # later requests get the share of the cap that is left
     assert result.digest.unscored
+
+
+def test_key_redacted_in_tracebacks(workdir):
+    write_config(workdir, max_concurrency=1)
+    body = '{"error": {"message": "Incorrect API key provided: ' + API_KEY + '"}}'
+    with FakeOpenAI() as server:
+        server.queue(*[Fault(status=401, body=body)] * 10)
+        result = CliRunner().invoke(
+            main,
+            ["run", "--date", DATE, "--source", str(FEED.parent), "-vv"],
+            env={"OPENAI_API_KEY": API_KEY, "OPENAI_BASE_URL": server.base_url},
+        )
+    assert result.exit_code == EXIT_USAGE
+    assert "Traceback" in result.output
+    assert API_KEY not in result.output
+
+
+def test_archive_category_matches_all(workdir):
+    (workdir / "config.toml").write_text('[arxiv]\ncategories = ["cs"]\n')
+    result = CliRunner().invoke(main, ["run", "--date", DATE, "--source", str(FEED.parent), "--scorer", "keywords"])
+    assert result.exit_code == 0, result.output
+    data = json.loads((workdir / "out" / f"{DATE}.json").read_text())
+    assert len(data["papers"]) == 188
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["--date", "0001-01-01"], "first announcement"),
+        (["--since", "2020-01-01", "--until", "2025-01-01"], "split the range"),
+    ],
+)
+def test_unreasonable_dates_rejected(workdir, args, expected):
+    write_config(workdir)
+    result = CliRunner().invoke(main, ["run", *args, "--source", str(FEED.parent), "--scorer", "keywords"])
+    assert result.exit_code == EXIT_USAGE
+    assert expected in result.output
+
+
+def test_infinite_timeout_rejected(workdir):
+    (workdir / "config.toml").write_text("[llm]\ntimeout = inf\n")
+    result = CliRunner().invoke(main, ["run", "--date", DATE, "--source", str(FEED.parent), "--scorer", "keywords"])
+    assert result.exit_code == EXIT_USAGE
+    assert "[llm] timeout" in result.output
