@@ -7,7 +7,6 @@ They are repeated as often as needed, and every copy gets a new unique arXiv id.
 
 from __future__ import annotations
 
-import datetime as dt
 import importlib.util
 import json
 import re
@@ -20,7 +19,6 @@ from paperdigest.arxiv.taxonomy import canonical_category
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 FIXTURE_FEEDS = REPO_ROOT / "tests" / "fixtures" / "rss"
-ANNOUNCED = dt.date(2025, 9, 12)
 PUB_DATE = "Fri, 12 Sep 2025 00:00:00 -0400"
 LAST_BUILD_DATE = "Fri, 12 Sep 2025 04:00:00 +0000"
 

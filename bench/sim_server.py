@@ -68,7 +68,7 @@ def cached_tokens(shared_prefix: int) -> int:
 
 @dataclass(frozen=True)
 class Latency:
-    """Simulated answer time: `fixed` seconds plus `per_paper` seconds per paper of the request."""
+    """Simulated response time: `fixed` seconds plus `per_paper` seconds per paper of the request."""
 
     fixed: float = 1.0
     per_paper: float = 0.2
@@ -84,7 +84,7 @@ class SimulatedOpenAI:
         self.encoding = tiktoken.get_encoding(ENCODING)
         self._lock = threading.Lock()
         self._previous: list[int] = []
-        # (prompt tokens, cached tokens) of each answered request, in the order they were answered
+        # (prompt tokens, cached tokens) of each successful request, in the order the server counted them
         self.usages: list[tuple[int, int]] = []
         self.prompts: list[list[int]] = []
         if rate_limit is not None and rate_limit.tokens_per_minute is not None and rate_limit.count_tokens is None:
@@ -118,7 +118,7 @@ class SimulatedOpenAI:
         return len(tokens), cached, COMPLETION_TOKENS_PER_PAPER * len(ids)
 
     def shared_prefix(self) -> int:
-        """Return the number of leading tokens that every answered prompt shares (0 without prompts)."""
+        """Return the number of leading tokens that every counted prompt shares (0 without prompts)."""
         with self._lock:
             prompts = list(self.prompts)
         if not prompts:

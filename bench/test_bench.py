@@ -54,8 +54,8 @@ def test_floor_groups_largest_batches():
 def test_rate_limit_answers_429_with_retry_after():
     limit = RateLimit(requests_per_minute=1)
     with FakeOpenAI(rate_limit=limit) as server:
-        first, _, _ = post(server.base_url, '<paper id="1">')
-        second, headers, _ = post(server.base_url, '<paper id="2">')
+        first, _, _ = post(server.base_url, 'ArXiv ID: 1')
+        second, headers, _ = post(server.base_url, 'ArXiv ID: 2')
     assert first == 200
     assert second == 429
     assert 55 <= int(headers["Retry-After"]) <= 60
@@ -64,7 +64,7 @@ def test_rate_limit_answers_429_with_retry_after():
 def test_rate_limit_counts_tokens():
     limit = RateLimit(tokens_per_minute=30, count_tokens=lambda request: 20)
     with FakeOpenAI(rate_limit=limit) as server:
-        statuses = [post(server.base_url, f'<paper id="{n}">')[0] for n in range(2)]
+        statuses = [post(server.base_url, f'ArXiv ID: {n}')[0] for n in range(2)]
         rejected = server.rate_limited
     assert statuses == [200, 429]
     assert rejected == 1
@@ -73,8 +73,8 @@ def test_rate_limit_counts_tokens():
 def test_simulated_usage_reports_cached_prefix():
     long_prefix = "word " * 1500
     with SimulatedOpenAI(Latency(0.0, 0.0)) as server:
-        post(server.base_url, long_prefix + '<paper id="1">')
-        _, _, answer = post(server.base_url, long_prefix + '<paper id="2">')
+        post(server.base_url, long_prefix + '\nArXiv ID: 1')
+        _, _, answer = post(server.base_url, long_prefix + '\nArXiv ID: 2')
     cached = answer["usage"]["prompt_tokens_details"]["cached_tokens"]
     assert cached >= 1024
     assert cached % 128 == 0
@@ -82,7 +82,7 @@ def test_simulated_usage_reports_cached_prefix():
 
 def test_simulated_answer_has_line_per_paper():
     with SimulatedOpenAI(Latency(0.0, 0.0)) as server:
-        _, _, answer = post(server.base_url, '<paper id="2509.00001"> <paper id="2509.00002">')
+        _, _, answer = post(server.base_url, 'ArXiv ID: 2509.00001\nArXiv ID: 2509.00002')
     lines = answer["choices"][0]["message"]["content"].splitlines()
     assert len(lines) == 2
 

@@ -93,8 +93,12 @@ def quote_url(url: str) -> str:
 
 
 def format_blockquote(text: str) -> str:
-    """Prefix every line with "> ", and a blank line with ">" alone."""
-    lines = str(text).strip("\n").splitlines() or [""]
+    """Prefix every line with "> ", and a blank line with ">" alone.
+
+    Markdown in the prompt (headings, lists) stays, but "<" becomes "&lt;" so that a tag the
+    prompt mentions, such as <paper>, shows as text instead of being read as raw HTML.
+    """
+    lines = str(text).replace("&", "&amp;").replace("<", "&lt;").strip("\n").splitlines() or [""]
     return "\n".join(f"> {line}" if line.strip() else ">" for line in lines)
 
 

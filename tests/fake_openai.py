@@ -40,13 +40,13 @@ class Fault:
 
 @dataclass(frozen=True)
 class RateLimit:
-    """Limits the server enforces by answering HTTP 429 with Retry-After in whole seconds.
+    """Limits that the server enforces with HTTP 429 and a Retry-After header in whole seconds.
 
     Each limit may be None (unlimited). Tokens are prompt tokens as `count_tokens` counts them
     (by default characters / 4). Requests and tokens are counted over a sliding `window`.
     """
 
-    max_in_flight: int | None = None  # requests being answered at once
+    max_in_flight: int | None = None  # requests in progress at once
     requests_per_minute: int | None = None
     tokens_per_minute: int | None = None
     count_tokens: Callable[[dict[str, Any]], int] | None = None
@@ -123,7 +123,7 @@ class FakeOpenAI:
 
     @property
     def rate_limited(self) -> int:
-        """Number of requests answered with 429 by the rate limit or a queued Fault."""
+        """Number of requests that got HTTP 429, from the rate limit or a queued Fault."""
         with self._lock:
             return sum(1 for record in self.requests if record.status == 429)
 
@@ -131,6 +131,7 @@ class FakeOpenAI:
         request = json.loads(raw)
         ids = PAPER_ID.findall(request["messages"][-1]["content"]) if request.get("messages") else []
         planned = self.latency(ids) if self.latency else 0.0
+
         with self._lock:
             now = time.monotonic()
             record = Recorded(headers, request, received=now)
@@ -143,10 +144,11 @@ class FakeOpenAI:
                 return 429, {"Content-Type": "application/json", "Retry-After": str(retry_after)}, body.encode(), 0.0, record
             fault = self.faults.pop(0) if self.faults else Fault()
             record.status = fault.status
+
         delay = fault.delay + planned
         record.delay = delay
         if fault.raw:
-            return fault.status, {"Content-Type": "application/json", **fault.headers}, (fault.body or "").encode(), delay
+            return fault.status, {"Content-Type": "application/json", **fault.headers}, (fault.body or "").encode(), delay, record
         if fault.status != 200:
             body = fault.body if fault.body is not None else json.dumps({"error": {"message": f"injected HTTP {fault.status}", "type": "test"}})
             return fault.status, {"Content-Type": "application/json", **fault.headers}, body.encode(), delay, record
