@@ -649,8 +649,8 @@ def scoring_section(latency: Latency, default: ScoringRun, common: ScoringRun, s
         f"{limited.rate_limited} requests got 429. The run waited and finished with {limited.scored} of {limited.scanned} "
         f"papers scored (exit code {limited.returncode}), "
         f"{'so the limit slowed the run but did not fail it' if limited.completeness == 1 else 'so some papers stayed unscored'}. "
-        "Setting `[llm] tokens_per_minute` to the account's limit makes the client pace itself and avoids the 429s; "
-        "the run takes as long either way, because the limit, not the client, sets the pace.",
+        "Setting `[llm] tokens_per_minute` to the account's limit makes the client pace itself, which should avoid the "
+        "429s (this benchmark does not run that case). The run would take about as long, because the limit sets the pace.",
         "",
     ]
     return lines
@@ -661,10 +661,10 @@ def concurrency_comment(sweep: list[ScoringRun]) -> str:
     requests = len(by_concurrency[DEFAULT_CONCURRENCY].batch_papers)
     best = min(sweep, key=lambda run: run.seconds)
     return (
-        f"The ~200-paper day makes {requests} requests, so max_concurrency {DEFAULT_CONCURRENCY} sends them all in one round; "
-        f"16 gains nothing on this day ({by_concurrency[16].seconds:.1f} s vs {by_concurrency[DEFAULT_CONCURRENCY].seconds:.1f} s) "
-        f"and only helps days with more than {DEFAULT_CONCURRENCY} batches (about {DEFAULT_CONCURRENCY * 25} papers), "
-        "at the price of more requests at once against the provider's rate limits. "
+        f"The ~200-paper day makes {requests} requests, so max_concurrency {DEFAULT_CONCURRENCY} sends them all in one round. "
+        f"16 gains nothing on this day ({by_concurrency[16].seconds:.1f} s vs {by_concurrency[DEFAULT_CONCURRENCY].seconds:.1f} s). "
+        f"It only helps days with more than {DEFAULT_CONCURRENCY} batches (about {DEFAULT_CONCURRENCY * 25} papers), "
+        "and it sends more requests at once against the provider's rate limits. "
         f"Fastest here: max_concurrency {best.concurrency} ({best.seconds:.1f} s)."
     )
 
