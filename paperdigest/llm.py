@@ -12,8 +12,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-import openai
-
 from paperdigest.errors import FatalLLMError, LLMError
 from paperdigest.models import Usage
 from paperdigest.ratelimit import RateLimiter
@@ -88,6 +86,8 @@ class ChatModel:
         limiter: RateLimiter | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ):
+        import openai  # imported here: it takes a noticeable part of a second, and offline runs never need it
+
         self.settings = settings
         self.max_retries = max_retries
         self.limiter = limiter or RateLimiter()
@@ -118,6 +118,8 @@ class ChatModel:
                     self.sleep(wait)
 
     def _send(self, messages: list[dict[str, str]], max_completion_tokens: int | None) -> Completion:
+        import openai
+
         started = time.monotonic()
         try:
             response = self.client.chat.completions.create(messages=messages, **self.settings.params(max_completion_tokens))

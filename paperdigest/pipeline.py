@@ -6,6 +6,7 @@ import datetime as dt
 import logging
 import os
 import re
+import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -113,6 +114,10 @@ def run(config: LoadedConfig, options: RunOptions, context: Context | None = Non
 
     api_key = _api_key(config, options.scorer, options.dry_run, context.env)
     prompts = load_prompts(config.prompts_dir)
+    if options.scorer == "openai":
+        # Loading the tiktoken encoding takes a large part of a second: do it while the feed loads.
+        model = options.model or settings.llm.model
+        threading.Thread(target=TokenCounter(model).count, args=("",), daemon=True, name="tiktoken-load").start()
     if options.dry_run:
         return _run_locked(config, options, context, date, out_dir, api_key, prompts)
     try:

@@ -60,9 +60,9 @@ class Rules:
         """
         if paper.announce_type not in self.announce_types:
             return f"announce type {paper.announce_type} not in [arxiv] announce_types"
-        if self.followed_authors(paper):
+        if self.followed and self.followed_authors(paper):
             return None
-        for author in paper.authors:
+        for author in paper.authors if self.excluded_authors else ():
             name = self.excluded_authors.get(fold_name(author))
             if name is not None:
                 return f"excluded author {name}"
@@ -84,7 +84,7 @@ class Rules:
                 dropped[paper.id] = reason
                 continue
             candidates.append(paper)
-            names = self.followed_authors(paper)
+            names = self.followed_authors(paper) if self.followed else ()
             if names:
                 followed[paper.id] = names
         return Triage(tuple(candidates), dropped, followed)

@@ -7,6 +7,8 @@ the escapes into Unicode and build a matching key that ignores case, accents and
 
 from __future__ import annotations
 
+import functools
+
 import re
 import unicodedata
 
@@ -101,6 +103,7 @@ def decode_tex(text: str) -> str:
     return unicodedata.normalize("NFC", text)
 
 
+@functools.lru_cache(maxsize=65536)
 def fold_name(name: str) -> str:
     """Build a key for author matching: ``G\\"okhan``, ``Gökhan`` and ``GOKHAN`` fold alike.
 
