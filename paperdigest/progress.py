@@ -58,7 +58,7 @@ class LineProgress:
         if now - self._last_line < self.interval and in_flight:
             return
         spent = f", ${spent_usd:.4f} spent" if spent_usd is not None else ""
-        self._write(f"scoring: {papers_done} of {self._total} papers, {in_flight} requests in flight{spent}")
+        self._write(f"scoring: {papers_done} of {self._total} papers, in flight: {in_flight}{spent}")
         self._last_line = now
 
     def finish(self) -> None:
