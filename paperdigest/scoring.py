@@ -15,7 +15,7 @@ from paperdigest.cost import TokenCounter
 from paperdigest.errors import FatalLLMError, LLMError
 from paperdigest.llm import ChatModel, Completion
 from paperdigest.models import Paper, PromptText, Score, Usage
-from paperdigest.prompt import PromptSet, build_messages, format_paper
+from paperdigest.prompt import PromptSet, build_messages, format_batch, format_paper
 
 log = logging.getLogger(__name__)
 
@@ -72,8 +72,10 @@ class BatchLimits:
     max_tokens: int  # [llm] batch_tokens: tokens of the papers part of one request
 
 
-def make_batches(papers: Sequence[Paper], counter: TokenCounter, limits: BatchLimits) -> list[list[Paper]]:
-    """Fill batches in order up to the paper and token limits.
+def make_batches(
+    papers: Sequence[Paper], counter: TokenCounter, limits: BatchLimits, counts: dict[str, int] | None = None
+) -> list[list[Paper]]:
+    """Fill batches in order up to the paper and token limits, recording each paper's count in `counts`.
 
     A paper that alone exceeds the token limit has its abstract shortened to fit.
     """
@@ -89,6 +91,8 @@ def make_batches(papers: Sequence[Paper], counter: TokenCounter, limits: BatchLi
             current, current_tokens = [], 0
         current.append(paper)
         current_tokens += tokens
+        if counts is not None:
+            counts[paper.id] = tokens
     if current:
         batches.append(current)
     return batches
@@ -155,6 +159,10 @@ class LLMScorer:
         self.cache_params = cache_params or {}
         self.progress = progress
         self._instruction_tokens = counter.count(prompts.instructions)
+        # The user message is a short header plus the papers, so its count is estimated from the
+        # per-paper counts make_batches already made instead of encoding every batch again.
+        self._header_tokens = counter.count(format_batch([]))
+        self._paper_tokens: dict[str, int] = {}
         self._stopped = ""  # why no further request may be sent; a plain str, so setting it from a worker is atomic
         self._consecutive_failures = 0
 
@@ -186,7 +194,8 @@ class LLMScorer:
                     break
                 if round_number == 2:
                     log.info("asking again for %d papers missing from the answers", len(pending))
-                missed = self._run_round(make_batches(pending, self.counter, self.limits), outcome, keys, reasons)
+                batches = make_batches(pending, self.counter, self.limits, self._paper_tokens)
+                missed = self._run_round(batches, outcome, keys, reasons)
                 order = {p.id: i for i, p in enumerate(candidates)}
                 pending = sorted(missed, key=lambda p: order[p.id])
         finally:
@@ -266,7 +275,8 @@ class LLMScorer:
             result.final = {p.id: f"not sent: {self._stopped}" for p in batch}
             return result
         messages = build_messages(self.prompts, batch)
-        prompt_estimate = self.counter.count(messages[1]["content"]) + self._instruction_tokens + CHAT_OVERHEAD_TOKENS
+        papers_tokens = sum(self._paper_tokens.get(p.id) or self.counter.count(format_paper(p)) for p in batch)
+        prompt_estimate = self._instruction_tokens + self._header_tokens + papers_tokens + len(batch) + CHAT_OVERHEAD_TOKENS
         reserved = self.budget.reserve(prompt_estimate, len(batch), self.model.settings.max_completion_tokens)
         if reserved is None:
             reason = f"not scored for budget: one more request could cross {self.budget.describe()}"
