@@ -41,6 +41,7 @@ EXIT_FETCH = 3  # the arXiv source could not be read or parsed
 EXIT_STALE = 4  # the feed contains another announcement date: retry later
 EXIT_PARTIAL = 5  # digest written, but some candidate papers have no score
 EXIT_LOCKED = 6  # another run is writing to the same output folder
+EXIT_INTERRUPTED = 130  # Ctrl-C, as shells report SIGINT
 
 FIRST_ANNOUNCEMENT = dt.date(1991, 8, 14)  # arXiv's first day of operation
 
@@ -209,11 +210,25 @@ def run_command(
     progress = None if (quiet or dry_run) else make_progress(verbose)
     try:
         result = run(config, options, Context(progress=progress))
+    except KeyboardInterrupt:
+        _interrupted()
     except PaperdigestError as exc:
         _fail(exc, verbose)
     except OSError as exc:
         _fail(OSError(f"cannot write {exc.filename or 'the output'}: {exc.strerror}; check the folder and its permissions"), verbose)
     _report(result, quiet)
+
+
+def _interrupted() -> NoReturn:
+    """Leave at once on Ctrl-C: requests still in flight are abandoned, not waited for.
+
+    Scores already received are committed to the cache, and the output-folder lock is released
+    by the operating system with the process, so running the same command again resumes.
+    """
+    click.echo("\nInterrupted: no digest was written. Scores received so far are cached; run the same command again to continue.", err=True)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(EXIT_INTERRUPTED)
 
 
 def _report(result: RunResult, quiet: bool) -> None:
@@ -251,6 +266,8 @@ def _run_backfill(config: LoadedConfig, since: dt.date, until: dt.date | None, o
 
     try:
         lines = backfill(config, since, until, options, context, report)
+    except KeyboardInterrupt:
+        _interrupted()
     except PaperdigestError as exc:
         _fail(exc, verbose)
     codes = [_exit_code(line.error) for line in lines if line.error is not None]

@@ -215,9 +215,15 @@ class LLMScorer:
         keys: dict[str, str],
         reasons: dict[str, str],
     ) -> list[Paper]:
-        """Send the batches concurrently; return the papers to ask for again."""
+        """Send the batches concurrently; return the papers to ask for again.
+
+        On KeyboardInterrupt no further batch starts and the pool is not waited for, so Ctrl-C
+        returns at once; the scores already received are in the cache.
+        """
         missed: list[Paper] = []
-        with ThreadPoolExecutor(max_workers=self.max_concurrency, thread_name_prefix="score") as pool:
+        pool = ThreadPoolExecutor(max_workers=self.max_concurrency, thread_name_prefix="score")
+        interrupted = False
+        try:
             running: set[Future[_BatchResult]] = {pool.submit(self._score_batch, b, 0) for b in batches}
             while running:
                 if self.progress:
@@ -228,8 +234,6 @@ class LLMScorer:
                         result = future.result()
                     except FatalLLMError as exc:
                         self._stopped = str(exc)
-                        for other in running:
-                            other.cancel()
                         raise
                     self._merge(result, outcome, keys, reasons)
                     self._watch_failures(result)
@@ -238,6 +242,12 @@ class LLMScorer:
                         running.add(pool.submit(self._score_batch, half, result.depth + 1))
             if self.progress:
                 self.progress.update(self._done, 0, self._spent())
+        except KeyboardInterrupt:
+            interrupted = True
+            self._stopped = "the run was interrupted"
+            raise
+        finally:
+            pool.shutdown(wait=not interrupted, cancel_futures=True)
         return missed
 
     def _spent(self) -> float | None:

@@ -436,3 +436,32 @@ def test_infinite_timeout_rejected(workdir):
     result = CliRunner().invoke(main, ["run", "--date", DATE, "--source", str(FEED.parent), "--scorer", "keywords"])
     assert result.exit_code == EXIT_USAGE
     assert "[llm] timeout" in result.output
+
+
+def test_ctrl_c_exits_at_once_and_resumes(workdir):
+    config = write_config(workdir, max_concurrency=1)
+    ids = candidate_ids()
+    with FakeOpenAI(scores_for(ids)) as server:
+        server.queue(Fault(), Fault(delay=30))  # the second request hangs until the interrupt
+        env = dict(os.environ, OPENAI_API_KEY=API_KEY, OPENAI_BASE_URL=server.base_url)
+        command = [sys.executable, "-m", "paperdigest", "run", "--date", DATE, "--source", str(FEED.parent), "--config", str(config)]
+        process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        deadline = time.monotonic() + 30
+        while len(server.requests) < 2 and time.monotonic() < deadline and process.poll() is None:
+            time.sleep(0.05)
+        interrupted_at = time.monotonic()
+        process.send_signal(signal.SIGINT)
+        _, stderr = process.communicate(timeout=20)
+        waited = time.monotonic() - interrupted_at
+        answered = set(server.requests[0].paper_ids)
+        first_count = len(server.requests)
+
+        run_pipeline(config, server.base_url)
+        resumed = {pid for r in server.requests[first_count:] for pid in r.paper_ids}
+    assert process.returncode == 130
+    assert waited < 10
+    assert "Traceback" not in stderr
+    assert "Interrupted" in stderr
+    assert answered.isdisjoint(resumed)
+    assert resumed == set(ids) - answered
+    assert (workdir / "out" / f"{DATE}.md").exists()
