@@ -21,6 +21,7 @@ from pydantic import BaseModel, ValidationError, field_validator
 from pydantic_core import PydanticCustomError
 
 from paperdigest.models import Score
+from paperdigest.textclean import strip_unsafe
 
 logger = logging.getLogger(__name__)
 
@@ -259,7 +260,7 @@ def parse_answer(text: str, batch_ids: Collection[str]) -> ParsedAnswer:
             paper_id=record.arxiv_id,
             relevance=record.relevance,
             novelty=record.novelty,
-            comment=record.comment,
+            comment=strip_unsafe(record.comment),
         )
 
     if unknown:

@@ -20,11 +20,13 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import math
 from collections.abc import Mapping
 from typing import Any
 
 from paperdigest.errors import PaperdigestError
 from paperdigest.models import ANNOUNCE_TYPES, Cost, Digest, Fate, Paper, PaperResult, PromptText, Score, Usage
+from paperdigest.textclean import strip_unsafe
 
 logger = logging.getLogger(__name__)
 
@@ -238,7 +240,7 @@ class _Reader:
         value = self.field(data, key, path)
         if not isinstance(value, str):
             raise self.error(path or key, f"expected a string, found {_json_type(value)}")
-        return value
+        return strip_unsafe(value)
 
     def strings(self, data: Mapping, key: str, path: str | None = None) -> list[str]:
         path = path or key
@@ -246,7 +248,7 @@ class _Reader:
         for index, value in enumerate(values):
             if not isinstance(value, str):
                 raise self.error(f"{path}[{index}]", f"expected a string, found {_json_type(value)}")
-        return values
+        return [strip_unsafe(value) for value in values]
 
     def integer(self, data: Mapping, key: str, path: str | None = None) -> int:
         value = self.field(data, key, path)
@@ -259,6 +261,8 @@ class _Reader:
         value = self.field(data, key, path)
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise self.error(path or key, f"expected a number, found {_json_type(value)}")
+        if not math.isfinite(value) or not 0 <= value < 1e9:
+            raise self.error(path or key, f"expected a finite amount from 0 to 1e9, found {value!r}")
         return float(value)
 
     def boolean(self, data: Mapping, key: str, path: str | None = None) -> bool:

@@ -43,6 +43,7 @@ class Listing:
     source: str  # URL or file path the listing was read from
     feed_categories: tuple[str, ...] = ()  # categories the feed itself covers
     reported_count: int | None = None  # count the source claims, to compare with len(papers)
+    warnings: tuple[str, ...] = ()  # problems the digest should mention, e.g. counts that differ
 
 
 class Fate(str, Enum):

@@ -99,6 +99,8 @@ class Context:
     now: Callable[[], dt.datetime] = lambda: dt.datetime.now(NEW_YORK)
     sleep: Callable[[float], None] = time.sleep
     progress: Progress | None = None
+    feed: Listing | None = None  # the RSS feed once read, reused by the other dates of a backfill
+    last_api_call: float = float("-inf")  # time.monotonic() when the last arXiv API fetch ended
 
 
 def run(config: LoadedConfig, options: RunOptions, context: Context | None = None) -> RunResult:
@@ -161,7 +163,14 @@ def _run_locked(
         )
         return _write_empty(config, options, date, model, notice, "rss.arxiv.org (empty feed)", out_dir)
     if not listing.papers:
-        notice = f"No announcement for {date}: the source holds no papers of {', '.join(settings.arxiv.categories)}."
+        if listing.reported_count is not None and "API" in listing.source:
+            notice = (
+                f"No announcement for {date} ({date:%A}): the arXiv API has no papers of "
+                f"{', '.join(settings.arxiv.categories)} submitted in this date's window. This is most likely "
+                "an arXiv holiday; see arxiv.org for the announcement schedule."
+            )
+        else:
+            notice = f"No announcement for {date}: the source contains no papers of {', '.join(settings.arxiv.categories)}."
         return _write_empty(config, options, date, model, notice, listing.source, out_dir)
 
     rules = Rules(settings.rules, settings.arxiv.announce_types)
@@ -294,21 +303,22 @@ def _fetch(config: LoadedConfig, options: RunOptions, context: Context, date: dt
         listing = _load_rss(config, _dated_source(options.source, date))
         return _check_feed_date(listing, date, from_files=True)
 
-    listing = _load_rss(config, None)
+    listing = context.feed or _load_rss(config, None)
     if listing.announced is None and not listing.papers:
+        latest = latest_announcement(context.now())
+        if date > latest:
+            raise _stale(listing, date, "the feed is empty and that date is not announced yet")
+        if date < latest:
+            return _fetch_api(config, date, context)
         log.warning("the feed of %s is empty; asking again in %.0f s", date, arxiv.empty_feed_retry_seconds)
         context.sleep(arxiv.empty_feed_retry_seconds)
         listing = _load_rss(config, None)
-    if listing.announced is None and not listing.papers:
-        latest = latest_announcement(context.now())
-        if date < latest:
-            return _fetch_api(config, date)
-        if date > latest:
-            raise _stale(listing, date, "the feed is empty and that date is not announced yet")
-        return None
+        if listing.announced is None and not listing.papers:
+            return None
+    context.feed = listing  # a backfill reads the feed once for all its dates
     if listing.announced is not None and date < listing.announced:
         log.info("%s is older than the feed's announcement (%s); using the arXiv API", date, listing.announced)
-        return _fetch_api(config, date)
+        return _fetch_api(config, date, context)
     return _check_feed_date(listing, date, from_files=False)
 
 
@@ -336,22 +346,27 @@ def _check_feed_date(listing: Listing, date: dt.date, *, from_files: bool) -> Li
             f"Pass the folder of {date} (as saved by `paperdigest fetch` on that day), or run without "
             "--source: a past date is then fetched through the arXiv API"
         )
-    raise _stale(listing, date, "Try again after the next announcement (20:00 New York time, in the feed from about midnight)")
+    raise _stale(listing, date, "try again after the next announcement (20:00 New York time, in the feed from about midnight)")
 
 
 def _stale(listing: Listing, date: dt.date, hint: str) -> StaleFeedError:
     held = listing.announced.isoformat() if listing.announced else "no dated announcement"
     return StaleFeedError(
-        f"the feed at {listing.source} contains {held}, not the announcement of {date}; no digest was written. {hint}.",
+        f"the feed at {listing.source} contains {held}, not the announcement of {date}, so no digest was written: {hint}",
         feed_date=listing.announced,
         requested=date,
     )
 
 
-def _fetch_api(config: LoadedConfig, date: dt.date) -> Listing | None:
+def _fetch_api(config: LoadedConfig, date: dt.date, context: Context) -> Listing:
     from paperdigest.arxiv.api_client import fetch_day
 
     arxiv = config.settings.arxiv
+    # fetch_day spaces its own requests; the first request for the next date of a backfill
+    # must also wait api_delay_seconds after the last one for the previous date.
+    since_last = time.monotonic() - context.last_api_call
+    if since_last < arxiv.api_delay_seconds:
+        context.sleep(arxiv.api_delay_seconds - since_last)
     listing = fetch_day(
         arxiv.categories,
         date,
@@ -361,7 +376,8 @@ def _fetch_api(config: LoadedConfig, date: dt.date) -> Listing | None:
         retries=arxiv.retries,
         timeout=arxiv.timeout,
     )
-    return listing if listing.papers else None
+    context.last_api_call = time.monotonic()
+    return listing
 
 
 def _base_url(config: LoadedConfig, env: Mapping[str, str]) -> str | None:
@@ -474,6 +490,7 @@ def _build_digest(
             warnings.append(message)
         else:
             cost = compute_cost(outcome.usage, price)
+    warnings.extend(listing.warnings)
     if outcome.requests_without_usage:
         message = (
             f"the model server reported no token usage for {outcome.requests_without_usage} of "

@@ -565,7 +565,8 @@ def test_fetch_day_count_warning(arxiv_server, caplog):
     assert starts == ["0", "3", "5", "5"]
     assert len(listing.papers) == 5
     assert listing.reported_count == 6
-    assert "parsed 5 papers but the API reported totalResults 6" in caplog.text
+    assert "reported 6 papers for this window, but 5 were parsed" in caplog.text
+    assert listing.warnings == ("the arXiv API reported 6 papers for this window, but 5 were parsed",)
 
 
 def test_fetch_day_duplicates_dropped(arxiv_server, caplog):
@@ -574,7 +575,7 @@ def test_fetch_day_duplicates_dropped(arxiv_server, caplog):
     with caplog.at_level(logging.WARNING, logger="paperdigest.arxiv.api_client"):
         listing = fetch(arxiv_server, FakeClock())
     assert [paper.id for paper in listing.papers] == [entry_id(entry) for entry in entries]
-    assert "parsed 3 papers but the API reported totalResults 4" in caplog.text
+    assert "reported 4 papers for this window, but 3 were parsed" in caplog.text
 
 
 def test_fetch_day_max_pages(arxiv_server, caplog):

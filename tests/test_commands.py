@@ -83,3 +83,16 @@ def test_html_format_from_config(tmp_path, monkeypatch):
     result = CliRunner().invoke(main, ["run", "--date", "2025-09-12", "--source", str(FEED_DIR), "--scorer", "keywords"])
     assert result.exit_code == 0, result.output
     assert (tmp_path / "out" / "2025-09-12.html").is_file()
+
+
+def test_render_rejects_infinite_cost(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    runner = CliRunner()
+    runner.invoke(main, ["run", "--date", "2025-09-12", "--source", str(FEED_DIR), "--scorer", "keywords"])
+    path = tmp_path / "out" / "2025-09-12.json"
+    data = json.loads(path.read_text())
+    data["cost_usd"]["prompt"] = 1e308
+    path.write_text(json.dumps(data))
+    result = runner.invoke(main, ["render", str(path)])
+    assert result.exit_code == EXIT_USAGE
+    assert "cost_usd.prompt" in result.output

@@ -182,3 +182,61 @@ def test_backfill_skips_weekends(workdir):
         RunOptions(scorer="keywords", source=FEED.parent),
     )
     assert lines == []
+
+
+def api_page(total: int | None = None, keep: int | None = None) -> bytes:
+    """The recorded 50-entry API page, with totalResults set and only the first `keep` entries."""
+    page = API_PAGE.read_bytes()
+    old_total = re.search(rb"<opensearch:totalResults[^>]*>(\d+)<", page).group(1)
+    if keep is not None:
+        head, *entries = page.split(b"<entry>")
+        tail = entries[-1].split(b"</entry>", 1)[1]
+        kept = [e.split(b"</entry>", 1)[0] for e in entries[:keep]]
+        page = head + b"".join(b"<entry>" + e + b"</entry>" for e in kept) + tail
+    return page.replace(b">" + old_total + b"<", b">" + str(total if total is not None else 50).encode() + b"<")
+
+
+def test_backfill_spaces_api_requests(workdir, arxiv_server):
+    (workdir / "config.toml").write_text((workdir / "config.toml").read_text().replace("api_delay_seconds = 0", "api_delay_seconds = 3"))
+    arxiv_server.serve_bytes("/rss/cs.LG+cs.AI", FEED.read_bytes())
+    arxiv_server.respond_with("/api/query", lambda request: CannedResponse(api_page()))
+    sleeps = Sleeps()
+    friday = dt.datetime(2025, 9, 12, 9, 0, tzinfo=NEW_YORK)
+    lines = backfill(
+        load_config(workdir / "config.toml"),
+        dt.date(2025, 9, 9),
+        dt.date(2025, 9, 11),
+        RunOptions(scorer="keywords"),
+        context_at(friday, sleep=sleeps),
+    )
+    assert [line.status for line in lines] == ["written", "written", "written"]
+    assert len(arxiv_server.requests_to("/rss/cs.LG+cs.AI")) == 1
+    assert len(sleeps.calls) == 2
+    assert all(2.5 < seconds <= 3 for seconds in sleeps.calls)
+
+
+def test_api_count_mismatch_in_digest(workdir, arxiv_server):
+    arxiv_server.serve_bytes("/rss/cs.LG+cs.AI", FEED.read_bytes())
+    arxiv_server.respond_with("/api/query", lambda request: CannedResponse(api_page(total=55)))
+    friday = dt.datetime(2025, 9, 12, 9, 0, tzinfo=NEW_YORK)
+    result = run(load_config(workdir / "config.toml"), RunOptions(date=dt.date(2025, 9, 10), scorer="keywords"), context_at(friday))
+    assert "reported 55 papers for this window, but 50 were parsed" in result.digest.warnings[0]
+    assert "but 50 were parsed" in (workdir / "out" / "2025-09-10.md").read_text()
+
+
+def test_empty_api_day_says_api(workdir, arxiv_server):
+    arxiv_server.serve_bytes("/rss/cs.LG+cs.AI", FEED.read_bytes())
+    arxiv_server.respond_with("/api/query", lambda request: CannedResponse(api_page(total=0, keep=0)))
+    friday = dt.datetime(2025, 9, 12, 9, 0, tzinfo=NEW_YORK)
+    result = run(load_config(workdir / "config.toml"), RunOptions(date=dt.date(2025, 9, 10), scorer="keywords"), context_at(friday))
+    assert "arXiv API has no papers" in result.digest.notice
+    assert "API" in result.digest.source
+
+
+def test_future_date_empty_feed_no_wait(workdir, arxiv_server):
+    arxiv_server.serve_bytes("/rss/cs.LG+cs.AI", empty_feed())
+    sleeps = Sleeps()
+    friday = dt.datetime(2025, 9, 12, 9, 0, tzinfo=NEW_YORK)
+    with pytest.raises(StaleFeedError):
+        run(load_config(workdir / "config.toml"), RunOptions(date=dt.date(2025, 9, 16), scorer="keywords"), context_at(friday, sleep=sleeps))
+    assert sleeps.calls == []

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from paperdigest.arxiv.xmlparse import html_page_message, parse_xml
 from paperdigest.errors import FeedFormatError
 from paperdigest.models import Paper
+from paperdigest.textclean import strip_unsafe
 from paperdigest.tex import decode_tex
 
 logger = logging.getLogger(__name__)
@@ -149,9 +150,9 @@ def _parse_entry(entry: ET.Element, requested: set[str]) -> Paper | None:
     return Paper(
         id=identity["id"],
         version=int(identity["version"]),
-        title=_collapse(entry.findtext(f"{{{NS_ATOM}}}title") or ""),
-        authors=tuple(name for name in authors if name),
-        abstract=_collapse(entry.findtext(f"{{{NS_ATOM}}}summary") or ""),
+        title=strip_unsafe(_collapse(entry.findtext(f"{{{NS_ATOM}}}title") or "")),
+        authors=tuple(strip_unsafe(name) for name in authors if name),
+        abstract=strip_unsafe(_collapse(entry.findtext(f"{{{NS_ATOM}}}summary") or "")),
         categories=categories,
         announce_type="new" if primary_requested else "cross",
     )

@@ -156,14 +156,18 @@ def fetch_day(
             total,
         )
 
+    warnings: list[str] = []
     if total is not None and len(papers) != total:
-        logger.warning("%s: parsed %d papers but the API reported totalResults %d", source, len(papers), total)
+        message = f"the arXiv API reported {total} papers for this window, but {len(papers)} were parsed"
+        logger.warning("%s: %s", source, message)
+        warnings.append(message)
     return Listing(
         announced=day,
         papers=tuple(papers.values()),
         source=source,
         feed_categories=tuple(categories),
         reported_count=total,
+        warnings=tuple(warnings),
     )
 
 

@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 from paperdigest.arxiv.xmlparse import html_page_message, parse_xml
 from paperdigest.errors import FeedFormatError
 from paperdigest.models import ANNOUNCE_TYPES, Listing, Paper
+from paperdigest.textclean import strip_unsafe
 from paperdigest.tex import decode_tex, split_authors
 
 logger = logging.getLogger(__name__)
@@ -150,9 +151,9 @@ def _parse_item(item: ET.Element, feed_categories: tuple[str, ...]) -> Paper | N
     return Paper(
         id=identity["id"],
         version=version,
-        title=" ".join((item.findtext("title") or "").split()),
-        authors=tuple(decode_tex(name) for name in split_authors(creator)),
-        abstract=abstract.strip(),
+        title=strip_unsafe(" ".join((item.findtext("title") or "").split())),
+        authors=tuple(strip_unsafe(decode_tex(name)) for name in split_authors(creator)),
+        abstract=strip_unsafe(abstract.strip()),
         categories=categories,
         announce_type=announce_type,
     )

@@ -115,14 +115,12 @@ def merge_listings(listings: Sequence[Listing], source: str) -> Listing:
 
     papers: dict[str, Paper] = {}
     feed_categories: list[str] = []
+    warnings: list[str] = []
     for listing in listings:
         if listing.reported_count is not None and listing.reported_count != len(listing.papers):
-            logger.warning(
-                "%s: the feed has %d items but %d papers were parsed from it",
-                listing.source,
-                listing.reported_count,
-                len(listing.papers),
-            )
+            message = f"the feed {listing.source} has {listing.reported_count} items, but {len(listing.papers)} papers were parsed from it"
+            logger.warning(message)
+            warnings.append(message)
         for paper in listing.papers:
             papers.setdefault(paper.id, paper)
         for code in listing.feed_categories:
@@ -136,6 +134,7 @@ def merge_listings(listings: Sequence[Listing], source: str) -> Listing:
         source=source,
         feed_categories=tuple(feed_categories),
         reported_count=len(papers),
+        warnings=tuple(warnings),
     )
 
 
