@@ -246,7 +246,8 @@ def _report(result: RunResult, quiet: bool) -> None:
     for path in result.written:
         click.echo(str(path))
     if not quiet:
-        summary = digest.notice or f"{digest.total_papers} papers, {len(digest.scanned)} scanned, {len(digest.selected)} relevant"
+        counts = f"{digest.total_papers} papers, {len(digest.scanned)} scanned, {len(digest.selected)} relevant"
+        summary = counts if digest.results else digest.notice
         click.echo(f"{digest.date}: {summary}", err=True)
     if result.partial:
         click.echo(

@@ -258,7 +258,7 @@ def _backfill_one(config: LoadedConfig, day: dt.date, options: RunOptions, conte
     assert digest is not None
     status = "partial" if result.partial else "written"
     summary = f"{digest.total_papers} papers, {len(digest.selected)} relevant"
-    if digest.notice:
+    if not digest.results:
         summary = digest.notice
     return BackfillLine(day, status, f"{result.written[0] if result.written else ''}: {summary}", result)
 
@@ -500,8 +500,9 @@ def _build_digest(
         warnings.append(message)
         if outcome.requests_without_usage == outcome.usage.requests:
             cost = None
+    notice = ""
     if outcome.cached:
-        warnings.append(f"{outcome.cached} scores came from the cache of earlier runs (no tokens spent on them)")
+        notice = f"{outcome.cached} scores came from the cache of earlier runs; the token table counts only this run's requests."
     if outcome.unscored:
         warnings.append(f"{len(outcome.unscored)} candidate papers have no score; see the unscored list")
     return Digest(
@@ -516,6 +517,7 @@ def _build_digest(
         source=listing.source,
         relevance_cutoff=selection.relevance_cutoff,
         novelty_cutoff=selection.novelty_cutoff,
+        notice=notice,
         warnings=tuple(warnings),
     )
 
