@@ -243,3 +243,15 @@ def test_feed_url_joins_categories():
 
 def test_feed_url_without_trailing_slash():
     assert feed_url("http://127.0.0.1:8000/rss", ["cs.LG"]) == "http://127.0.0.1:8000/rss/cs.LG"
+
+
+def test_creator_under_other_namespace():
+    data = (
+        b'<?xml version="1.0"?><rss version="2.0" xmlns:dcx="http://example.org/dc/">'
+        b"<channel><title>cs.LG updates on arXiv.org</title><pubDate>Fri, 12 Sep 2025 00:00:00 -0400</pubDate>"
+        b"<item><title>T</title><guid>oai:arXiv.org:2509.00001v1</guid><category>cs.LG</category>"
+        b"<description>arXiv:2509.00001v1 Announce Type: new \nAbstract: A.</description>"
+        b"<dcx:creator>Ann Author, Bo Builder</dcx:creator></item></channel></rss>"
+    )
+    listing = parse_feed(data, "variant.xml")
+    assert listing.papers[0].authors == ("Ann Author", "Bo Builder")

@@ -147,7 +147,10 @@ def _parse_item(item: ET.Element, feed_categories: tuple[str, ...]) -> Paper | N
         announce_type = _infer_announce_type(categories, feed_categories, version)
 
     abstract = description[prefix.end():] if prefix else description
-    creator = item.findtext(f"{{{NS_DC}}}creator") or ""
+    creator = item.findtext(f"{{{NS_DC}}}creator")
+    if creator is None:
+        # A feed that declares Dublin Core under another namespace URI still names the element "creator".
+        creator = next((child.text or "" for child in item if child.tag.rsplit("}", 1)[-1] == "creator"), "")
     return Paper(
         id=identity["id"],
         version=version,
