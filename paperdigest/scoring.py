@@ -16,6 +16,7 @@ from paperdigest.errors import FatalLLMError, LLMError
 from paperdigest.llm import ChatModel, Completion
 from paperdigest.models import Paper, PromptText, Score, Usage
 from paperdigest.prompt import PromptSet, build_messages, format_batch, format_paper
+from paperdigest.store import NullCache, ScoreStore, score_key
 
 log = logging.getLogger(__name__)
 
@@ -50,20 +51,6 @@ class Progress(Protocol):
     def update(self, papers_done: int, in_flight: int, spent_usd: float | None) -> None: ...
 
     def finish(self) -> None: ...
-
-
-class Cache(Protocol):
-    def get_many(self, keys: Sequence[str]) -> dict[str, Score]: ...
-
-    def put_many(self, items: Sequence[tuple[str, Score]], *, model: str) -> None: ...
-
-
-class NoCache:
-    def get_many(self, keys: Sequence[str]) -> dict[str, Score]:
-        return {}
-
-    def put_many(self, items: Sequence[tuple[str, Score]], *, model: str) -> None:
-        return None
 
 
 @dataclass(frozen=True)
@@ -145,7 +132,7 @@ class LLMScorer:
         *,
         max_concurrency: int = 1,
         budget: Budget | None = None,
-        cache: Cache | None = None,
+        cache: ScoreStore | None = None,
         cache_params: dict[str, Any] | None = None,
         progress: Progress | None = None,
     ):
@@ -155,7 +142,7 @@ class LLMScorer:
         self.counter = counter
         self.max_concurrency = max(1, max_concurrency)
         self.budget = budget or Budget(None, None)
-        self.cache = cache or NoCache()
+        self.cache = cache or NullCache()
         self.cache_params = cache_params or {}
         self.progress = progress
         self._instruction_tokens = counter.count(prompts.instructions)
@@ -167,8 +154,6 @@ class LLMScorer:
         self._consecutive_failures = 0
 
     def cache_key(self, paper: Paper) -> str:
-        from paperdigest.store import score_key
-
         return score_key(paper, self.prompts.digest, self.model.settings.model, self.cache_params)
 
     def score(self, candidates: Sequence[Paper]) -> ScoringOutcome:
