@@ -33,7 +33,7 @@ class Budget:
 
     With a cap, the reservation is the request's worst case: its prompt at the uncached rate
     plus a completion limit that the remaining money can pay for. The request is sent with that
-    limit, so the cap holds whatever the model answers. When the remaining money is too little
+    limit, so the cap is kept whatever the model returns. When the remaining money is too little
     but other requests are in flight, reserve() waits for them to settle, since they usually cost
     far less than their worst case. Thread-safe.
     """
@@ -91,8 +91,8 @@ class Budget:
         rate = self.price.output / 1_000_000
         affordable = math.floor(available / rate) if rate > 0 else max_completion_tokens
         limit = min(max_completion_tokens, affordable)
-        wanted = max(MIN_COMPLETION_TOKENS, math.ceil(MIN_COMPLETION_SHARE * self._completion_per_paper() * papers))
-        if limit < min(wanted, max_completion_tokens):
+        needed = max(MIN_COMPLETION_TOKENS, math.ceil(MIN_COMPLETION_SHARE * self._completion_per_paper() * papers))
+        if limit < min(needed, max_completion_tokens):
             return None
         return Reservation(prompt_cost + limit * rate, limit)
 

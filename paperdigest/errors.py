@@ -16,11 +16,11 @@ class FetchError(PaperdigestError):
 
 
 class FeedFormatError(FetchError):
-    """The arXiv source answered, but not with a feed we can parse."""
+    """The arXiv source responded, but not with a feed that can be parsed."""
 
 
 class StaleFeedError(PaperdigestError):
-    """The feed holds a different announcement date than the one requested."""
+    """The feed contains a different announcement date than the one requested."""
 
     def __init__(self, message: str, feed_date=None, requested=None):
         super().__init__(message)
@@ -38,7 +38,3 @@ class LLMError(PaperdigestError):
 
 class FatalLLMError(LLMError):
     """A model error that no retry can fix (rejected key, unknown model): the run stops."""
-
-
-class AnswerParseError(PaperdigestError):
-    """The model's answer held no usable score line."""

@@ -47,7 +47,7 @@ class Listing:
 
 
 class Fate(str, Enum):
-    """What happened to a paper during a run."""
+    """The outcome of a paper in a run."""
 
     DROPPED = "dropped"  # a rule removed it before scoring
     SCORED = "scored"

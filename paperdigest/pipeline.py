@@ -93,7 +93,7 @@ class RunResult:
 
 @dataclass
 class Context:
-    """What a run needs besides the options, so tests can replace the clock, the environment or the sleep."""
+    """Clock, environment, sleep and progress display of a run, replaceable in tests."""
 
     env: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
     now: Callable[[], dt.datetime] = lambda: dt.datetime.now(NEW_YORK)
@@ -362,8 +362,8 @@ def _fetch_api(config: LoadedConfig, date: dt.date, context: Context) -> Listing
     from paperdigest.arxiv.api_client import fetch_day
 
     arxiv = config.settings.arxiv
-    # fetch_day spaces its own requests; the first request for the next date of a backfill
-    # must also wait api_delay_seconds after the last one for the previous date.
+    # fetch_day spaces its own requests. In a backfill, the first request for the next date
+    # must also wait api_delay_seconds after the last request for the previous date.
     since_last = time.monotonic() - context.last_api_call
     if since_last < arxiv.api_delay_seconds:
         context.sleep(arxiv.api_delay_seconds - since_last)

@@ -150,6 +150,7 @@ class LLMScorer:
         # per-paper counts make_batches already made instead of encoding every batch again.
         self._header_tokens = counter.count(format_batch([]))
         self._paper_tokens: dict[str, int] = {}
+        self._done = 0  # papers with a final outcome in this run, for the progress display
         self._stopped = ""  # why no further request may be sent; a plain str, so setting it from a worker is atomic
         self._consecutive_failures = 0
 
@@ -178,7 +179,7 @@ class LLMScorer:
                 if not pending or self._stopped:
                     break
                 if round_number == 2:
-                    log.info("asking again for %d papers missing from the answers", len(pending))
+                    log.info("requesting again the %d papers missing from the answers", len(pending))
                 batches = make_batches(pending, self.counter, self.limits, self._paper_tokens)
                 missed = self._run_round(batches, outcome, keys, reasons)
                 order = {p.id: i for i, p in enumerate(candidates)}
@@ -200,10 +201,10 @@ class LLMScorer:
         keys: dict[str, str],
         reasons: dict[str, str],
     ) -> list[Paper]:
-        """Send the batches concurrently; return the papers to ask for again.
+        """Send the batches concurrently and return the papers to ask for again.
 
         On KeyboardInterrupt no further batch starts and the pool is not waited for, so Ctrl-C
-        returns at once; the scores already received are in the cache.
+        returns at once. The scores already received are in the cache.
         """
         missed: list[Paper] = []
         pool = ThreadPoolExecutor(max_workers=self.max_concurrency, thread_name_prefix="score")
