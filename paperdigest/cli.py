@@ -26,6 +26,8 @@ from paperdigest.errors import (
 )
 from paperdigest.arxiv.calendar import latest_announcement
 from paperdigest.fsutil import LockedError
+from paperdigest.models import Cost
+from paperdigest.ranking import RANKERS
 from paperdigest.pipeline import SCORERS, USER_AGENT, BackfillLine, Context, DryRunPlan, RunOptions, RunResult, backfill, run
 from paperdigest.progress import make_progress
 from paperdigest.digest_io import DigestFormatError
@@ -167,7 +169,7 @@ def main() -> None:
 )
 @click.option("--out", "out_dir", type=click.Path(path_type=Path, file_okay=False), help="Folder for the digest files. Default: [output] dir.")
 @click.option("--model", help="Model name to score with. Default: [llm] model.")
-@click.option("--scorer", type=click.Choice(SCORERS), default="openai", show_default=True, help="openai: score with the model; keywords: rank offline by keyword matches, no key needed.")
+@click.option("--scorer", type=click.Choice(SCORERS), default="openai", show_default=True, help="openai: score with the model. keywords, embeddings, keywords+embeddings: rank offline against topics.md, no key and no cost (embeddings needs the [embeddings] extra).")
 @click.option("--dry-run", is_flag=True, help="Print the planned requests, estimated tokens and cost; send nothing and write nothing.")
 @click.option("--force", is_flag=True, help="Rebuild the digest even if OUT/YYYY-MM-DD.md exists (cached scores are reused).")
 @click.option("--no-cache", is_flag=True, help="Neither read nor write the score cache: every candidate is sent to the model.")
@@ -283,6 +285,12 @@ def _print_plan(plan: DryRunPlan) -> None:
     kind = "counted with tiktoken" if plan.exact_tokens else "estimated at 4 characters per token (tiktoken unavailable)"
     click.echo(f"Dry run for {plan.date} with {plan.model}: nothing sent, nothing written.")
     click.echo(f"Papers: {plan.total_papers} in the listing, {plan.dropped} dropped by rules, {plan.candidates} candidates")
+    if plan.prefilter is not None:
+        report = plan.prefilter
+        click.echo(
+            f"Prefilter ({report.method}, keep {report.keep_text}): {report.kept} of {report.ranked} ranked "
+            f"candidates go to the model, {report.dropped} dropped"
+        )
     if plan.cached:
         click.echo(f"Cached scores: {plan.cached} candidates need no request")
     click.echo(f"Requests: {len(plan.batches)}")
@@ -291,6 +299,16 @@ def _print_plan(plan: DryRunPlan) -> None:
     click.echo(f"Prompt tokens: {plan.prompt_tokens:,} ({kind})")
     click.echo(f"Completion tokens: ~{plan.completion_tokens:,} (a guess: about 150 per paper)")
     click.echo(f"Estimated cost: {total_cost} (prompt {prompt_cost} + completion {completion_cost})")
+    if plan.without_prefilter is not None:
+        saving = plan.without_prefilter
+        _, _, unfiltered_total = format_cost_cells(saving.cost)
+        click.echo(
+            f"Without the prefilter: {len(saving.batches)} requests, {saving.prompt_tokens:,} prompt tokens, "
+            f"~{saving.completion_tokens:,} completion tokens, {unfiltered_total}"
+        )
+        if saving.cost is not None and plan.cost is not None:
+            difference = Cost(saving.cost.prompt - plan.cost.prompt, saving.cost.completion - plan.cost.completion)
+            click.echo(f"Prefilter saves: about {format_cost_cells(difference)[2]} of {unfiltered_total}")
     if plan.max_cost_usd is not None:
         click.echo(f"Budget: [llm] max_cost_usd = ${plan.max_cost_usd:.4f}; requests stop before crossing it")
 
@@ -389,3 +407,58 @@ def render_command(digest_json: Path, formats: tuple[str, ...], out_dir: Path | 
         _fail(exc, 0)
     except (OSError, UnicodeDecodeError) as exc:
         _fail(OSError(f"cannot read {digest_json} or write the digest: {exc}"), 0)
+
+
+@main.command("eval")
+@click.option("--listing", "listing_path", type=click.Path(path_type=Path, exists=True, dir_okay=False), required=True, help="The day's papers: a JSON Lines listing, or a feed file saved by `paperdigest fetch`.")
+@click.option("--picks", "picks_path", type=click.Path(path_type=Path, exists=True, dir_okay=False), required=True, help="The model's picks: a digest JSON of paperdigest, or an output JSON of gpt_paper_assistant keyed by arXiv id.")
+@click.option("--topics", "topics_path", type=click.Path(path_type=Path, exists=True, dir_okay=False), required=True, help="The topics text the picks were made with, e.g. prompts/topics.md.")
+@click.option("--ranker", "rankers", type=click.Choice(RANKERS), multiple=True, help="Ranker to evaluate; repeat for several. Default: all, skipping embeddings when its extra is missing.")
+@click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON instead of a Markdown table.")
+def eval_command(listing_path: Path, picks_path: Path, topics_path: Path, rankers: tuple[str, ...], as_json: bool) -> None:
+    """Measure how many of a model's picks each free ranking keeps near its top; no network, no cost.
+
+    Prints, per ranker: picks in the top 10 and 20, picks kept when a prefilter keeps 40%, 60% and
+    80% of the papers, the seconds the ranking took (model loading excluded) and every pick's rank.
+    """
+    import json
+    import time
+
+    from paperdigest.errors import EmbeddingsUnavailable
+    from paperdigest.evaluate import evaluate, format_ranks, format_table, load_listing_file, load_picks
+    from paperdigest.ranking import Ranker
+    from paperdigest.topics import parse_topics
+
+    _setup_logging(0, False)
+    try:
+        papers = load_listing_file(listing_path)
+        picks = load_picks(picks_path)
+        profile = parse_topics(topics_path.read_text(encoding="utf-8"))
+        if profile.empty:
+            raise ConfigError(f"{topics_path} names no topic sections and no keywords, so no ranking can use it")
+        results = []
+        for name in rankers or RANKERS:
+            try:
+                ranker = Ranker(name, profile)
+            except EmbeddingsUnavailable as exc:
+                if rankers:
+                    raise
+                click.echo(f"Skipped {name}: {exc}", err=True)
+                continue
+            started = time.perf_counter()
+            ranking = ranker.rank(papers)
+            results.append(evaluate(name, ranking, picks, time.perf_counter() - started))
+    except PaperdigestError as exc:
+        _fail(exc, 0)
+    except (OSError, UnicodeDecodeError) as exc:
+        _fail(OSError(f"cannot read {topics_path}: {exc}"), 0)
+    missing = len(picks) - (results[0].picks if results else 0)
+    if missing:
+        click.echo(f"Warning: {missing} of the {len(picks)} picks are not in the listing and are left out", err=True)
+    if as_json:
+        click.echo(json.dumps([r.to_dict() for r in results], indent=2))
+        return
+    click.echo(f"{len(papers)} papers, {len(picks) - missing} picks, topics from {topics_path}\n")
+    click.echo(format_table(results))
+    click.echo("")
+    click.echo(format_ranks(results))

@@ -128,6 +128,17 @@ class LLMSettings(_Section):
 class SelectionSettings(_Section):
     relevance_cutoff: Int = Field(default=7, ge=1, le=10)
     novelty_cutoff: Int = Field(default=7, ge=1, le=10)
+    prefilter: Literal["none", "keywords", "embeddings", "keywords+embeddings"] = "none"
+    prefilter_keep: Int | Float = Field(default=0.6, description="fraction (0 < x <= 1) or count (>= 1) of candidates the prefilter keeps")
+
+    @field_validator("prefilter_keep")
+    @classmethod
+    def _keep_range(cls, value: int | float) -> int | float:
+        if isinstance(value, float) and not 0 < value <= 1:
+            raise ValueError(f"{value} is not a fraction in (0, 1]; write a fraction such as 0.6, or a count such as 50")
+        if isinstance(value, int) and value < 1:
+            raise ValueError(f"{value} keeps no paper; write a count of at least 1, or a fraction such as 0.6")
+        return value
 
 
 class OutputSettings(_Section):

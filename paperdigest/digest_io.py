@@ -25,12 +25,13 @@ from collections.abc import Mapping
 from typing import Any
 
 from paperdigest.errors import PaperdigestError
-from paperdigest.models import ANNOUNCE_TYPES, Cost, Digest, Fate, Paper, PaperResult, PromptText, Score, Usage
+from paperdigest.models import ANNOUNCE_TYPES, Cost, Digest, Fate, Paper, PaperResult, PrefilterReport, PromptText, Score, Usage
 from paperdigest.textclean import strip_unsafe
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_SOURCE = "digest JSON"
+DEFAULT_NOVELTY_CUTOFF = 7  # stands in for a null cutoff; it applies to no score, since none has a novelty
 _FATES = {fate.value: fate for fate in Fate}
 
 
@@ -81,12 +82,37 @@ def digest_from_dict(data: Any, source: str = DEFAULT_SOURCE) -> Digest:
         prompt=_prompt_from_dict(reader, reader.field(root, "prompt")),
         source=reader.string(root, "source"),
         relevance_cutoff=reader.integer(cutoffs, "relevance", "cutoffs.relevance"),
-        novelty_cutoff=reader.integer(cutoffs, "novelty", "cutoffs.novelty"),
+        novelty_cutoff=_novelty_cutoff(reader, cutoffs),
         notice=reader.string(root, "notice"),
         warnings=tuple(reader.strings(root, "warnings")),
+        prefilter=_prefilter_from_dict(reader, root.get("prefilter")),
     )
     _warn_on_stale_counts(root, digest, source)
     return digest
+
+
+def _novelty_cutoff(reader: _Reader, cutoffs: Mapping) -> int:
+    """The novelty cutoff; null in digests ranked offline, which do not assess novelty."""
+    if cutoffs.get("novelty", 0) is None:
+        return DEFAULT_NOVELTY_CUTOFF
+    return reader.integer(cutoffs, "novelty", "cutoffs.novelty")
+
+
+def _prefilter_from_dict(reader: _Reader, value: Any) -> PrefilterReport | None:
+    """Read the prefilter record; digests written before the prefilter existed have none."""
+    if value is None:
+        return None
+    data = reader.mapping(value, "prefilter")
+    keep = reader.field(data, "keep", "prefilter.keep")
+    if isinstance(keep, bool) or not isinstance(keep, (int, float)):
+        raise reader.error("prefilter.keep", f"expected a fraction or a count, found {_json_type(keep)}")
+    return PrefilterReport(
+        method=reader.string(data, "method", "prefilter.method"),
+        keep=keep,
+        ranked=reader.integer(data, "ranked", "prefilter.ranked"),
+        kept=reader.integer(data, "kept", "prefilter.kept"),
+        dropped=reader.integer(data, "dropped", "prefilter.dropped"),
+    )
 
 
 def _result_from_dict(reader: _Reader, item: Any, where: str) -> PaperResult:
@@ -138,12 +164,14 @@ def _score_from_dict(reader: _Reader, entry: Mapping, paper_id: str, fate: Fate,
         return None
 
     relevance = reader.integer(entry, "relevance", f"{where}.relevance")
-    novelty = reader.integer(entry, "novelty", f"{where}.novelty")
+    # An offline ranking leaves novelty null (not assessed) and records the paper's rank.
+    novelty = None if values["novelty"] is None else reader.integer(entry, "novelty", f"{where}.novelty")
     for key, value in (("relevance", relevance), ("novelty", novelty)):
-        if not 1 <= value <= 10:
+        if value is not None and not 1 <= value <= 10:
             raise reader.error(f"{where}.{key}", f"{value} is outside the score range 1..10")
     comment = reader.string(entry, "comment", f"{where}.comment")
-    return Score(paper_id=paper_id, relevance=relevance, novelty=novelty, comment=comment)
+    rank = None if entry.get("rank") is None else reader.integer(entry, "rank", f"{where}.rank")
+    return Score(paper_id=paper_id, relevance=relevance, novelty=novelty, comment=comment, rank=rank)
 
 
 def _usage_from_dict(reader: _Reader, value: Any) -> Usage:
@@ -194,6 +222,7 @@ def _warn_on_stale_counts(root: Mapping, digest: Digest, source: str) -> None:
         "relevant": len(digest.selected),
         "unscored": len(digest.unscored),
         "dropped": sum(1 for result in digest.results if result.fate is Fate.DROPPED),
+        "prefiltered": len(digest.prefiltered),
     }
     for key, value in actual.items():
         if key in counts and counts[key] != value:

@@ -11,6 +11,10 @@ class ConfigError(PaperdigestError):
     """config.toml or a prompt file is missing, unreadable or invalid."""
 
 
+class EmbeddingsUnavailable(ConfigError):
+    """The embeddings extra is not installed, or its model files cannot be read."""
+
+
 class FetchError(PaperdigestError):
     """The arXiv source could not be read (network, HTTP status, missing file)."""
 

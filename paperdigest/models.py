@@ -50,18 +50,20 @@ class Fate(str, Enum):
     """The outcome of a paper in a run."""
 
     DROPPED = "dropped"  # a rule removed it before scoring
+    PREFILTERED = "prefiltered"  # the free ranking placed it below the prefilter's cut
     SCORED = "scored"
     UNSCORED = "unscored"  # it was a candidate, but no valid score came back
 
 
 @dataclass(frozen=True, slots=True)
 class Score:
-    """The model's verdict on one paper."""
+    """The verdict on one paper: the model's, or an offline ranker's."""
 
     paper_id: str
     relevance: int  # 1..10
-    novelty: int  # 1..10
+    novelty: int | None  # 1..10; None when not assessed (the offline rankers)
     comment: str
+    rank: int | None = None  # place in an offline ranking, 1 the best; orders ties in the digest
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,13 +121,29 @@ class PromptText:
     user_template: str  # the user message with the papers replaced by a placeholder
 
 
+@dataclass(frozen=True, slots=True)
+class PrefilterReport:
+    """What the prefilter did before the model scored: its ranker, its setting and its counts."""
+
+    method: str  # a ranker name, e.g. "keywords+embeddings"
+    keep: float | int  # fraction or count, as configured
+    ranked: int  # candidates it ranked (followed authors excluded: they always pass)
+    kept: int
+    dropped: int
+
+    @property
+    def keep_text(self) -> str:
+        """The setting in words: "60%" or "the top 50"."""
+        return f"{self.keep:.0%}" if isinstance(self.keep, float) else f"the top {self.keep}"
+
+
 @dataclass(frozen=True)
 class Digest:
     """Everything the renderers need for one dated digest."""
 
     date: dt.date
     model: str
-    scorer: str  # "openai" or "keywords"
+    scorer: str  # "openai", or an offline ranker: "keywords", "embeddings", "keywords+embeddings"
     categories: tuple[str, ...]
     results: tuple[PaperResult, ...]
     usage: Usage
@@ -136,6 +154,11 @@ class Digest:
     novelty_cutoff: int
     notice: str = ""  # shown at the top, e.g. why there are no papers
     warnings: tuple[str, ...] = field(default_factory=tuple)
+    prefilter: PrefilterReport | None = None
+
+    @property
+    def novelty_assessed(self) -> bool:
+        return self.scorer == "openai"
 
     @property
     def total_papers(self) -> int:
@@ -144,7 +167,11 @@ class Digest:
     @property
     def scanned(self) -> tuple[PaperResult, ...]:
         """Papers that were sent to the scorer (scored or not)."""
-        return tuple(r for r in self.results if r.fate is not Fate.DROPPED)
+        return tuple(r for r in self.results if r.fate not in (Fate.DROPPED, Fate.PREFILTERED))
+
+    @property
+    def prefiltered(self) -> tuple[PaperResult, ...]:
+        return tuple(r for r in self.results if r.fate is Fate.PREFILTERED)
 
     @property
     def unscored(self) -> tuple[PaperResult, ...]:
@@ -157,8 +184,15 @@ class Digest:
         return tuple(sorted(chosen, key=digest_order_key))
 
 
+def offline_label(scorer: str) -> str:
+    """How digests name an offline ranker in place of a model, e.g. "keywords (offline)"."""
+    return f"{scorer} (offline)"
+
+
 def digest_order_key(result: PaperResult) -> tuple:
-    """Sort key: followed authors first, then relevance + novelty, then relevance, then id."""
-    relevance = result.score.relevance if result.score else 0
-    novelty = result.score.novelty if result.score else 0
-    return (not result.followed, -(relevance + novelty), -relevance, result.paper.id)
+    """Sort key: followed authors first, then relevance + novelty, then relevance, then offline rank, then id."""
+    score = result.score
+    relevance = score.relevance if score else 0
+    novelty = (score.novelty or 0) if score else 0
+    rank = score.rank if score and score.rank is not None else 0
+    return (not result.followed, -(relevance + novelty), -relevance, rank, result.paper.id)

@@ -20,19 +20,20 @@ from paperdigest.config import LoadedConfig
 from paperdigest.cost import Price, TokenCounter, compute_cost, find_price
 from paperdigest.errors import ConfigError, FeedFormatError, FetchError, MissingKeyError, PaperdigestError, StaleFeedError
 from paperdigest.fsutil import FolderLock, write_atomic
-from paperdigest.keywords import KeywordScorer
 from paperdigest.llm import ChatModel, RequestSettings
-from paperdigest.models import Cost, Digest, Fate, Listing, Paper, PaperResult, Usage
+from paperdigest.models import Cost, Digest, Fate, Listing, Paper, PaperResult, PrefilterReport, Usage, offline_label
 from paperdigest.prompt import PromptSet, build_messages, load_prompts
+from paperdigest.ranking import RANKERS, OfflineScorer, Ranker, keep_count
 from paperdigest.ratelimit import RateLimiter
 from paperdigest.render import render_json, render_markdown
 from paperdigest.rules import Rules, Triage
 from paperdigest.scoring import CHAT_OVERHEAD_TOKENS, BatchLimits, LLMScorer, Progress, Scorer, ScoringOutcome, make_batches
+from paperdigest.topics import parse_topics
 
 log = logging.getLogger(__name__)
 
 USER_AGENT = f"paperdigest/{__version__} (personal arXiv digest tool; +https://pypi.org/project/paperdigest/)"
-SCORERS = ("openai", "keywords")
+SCORERS = ("openai", *RANKERS)
 MAX_BACKFILL_DAYS = 366
 
 
@@ -56,6 +57,22 @@ class BatchPlan:
 
 
 @dataclass(frozen=True)
+class Saving:
+    """The estimate a run would have without its prefilter, to show what the prefilter saves."""
+
+    batches: tuple[BatchPlan, ...]
+    cost: Cost | None
+
+    @property
+    def prompt_tokens(self) -> int:
+        return sum(b.prompt_tokens for b in self.batches)
+
+    @property
+    def completion_tokens(self) -> int:
+        return sum(b.completion_tokens for b in self.batches)
+
+
+@dataclass(frozen=True)
 class DryRunPlan:
     date: dt.date
     model: str
@@ -67,6 +84,8 @@ class DryRunPlan:
     exact_tokens: bool  # False when tiktoken could not load and counts are estimates
     cost: Cost | None
     max_cost_usd: float | None = None
+    prefilter: PrefilterReport | None = None
+    without_prefilter: Saving | None = None  # the same estimate with every candidate sent
 
     @property
     def prompt_tokens(self) -> int:
@@ -182,16 +201,18 @@ def _run_locked(
         len(triage.candidates),
         len(triage.dropped),
     )
-    if options.dry_run:
-        return RunResult(date=date, plan=_plan(config, options, model, date, listing, triage, prompts))
-
     cache = _open_cache(config, options)
     try:
+        full_triage = triage
+        triage, report = _prefilter(config, options, triage, prompts, cache)
+        if options.dry_run:
+            plan = _plan(config, options, model, date, listing, triage, prompts, report, full_triage)
+            return RunResult(date=date, plan=plan)
         scorer = _make_scorer(config, model, options.scorer, api_key, prompts, context, cache)
         outcome = scorer.score(triage.candidates)
     finally:
         cache.close()
-    digest = _build_digest(config, model, options.scorer, date, listing, triage, outcome)
+    digest = _build_digest(config, model, options.scorer, date, listing, triage, outcome, report)
     primary = out_dir / f"{date.isoformat()}.{formats[0]}"
     if digest.unscored and primary.exists():
         # A --force rebuild that lost papers must not replace a digest that may be complete.
@@ -396,10 +417,39 @@ def _request_settings(config: LoadedConfig, model: str) -> RequestSettings:
     return RequestSettings(model, llm.max_completion_tokens, llm.reasoning_effort, llm.temperature)
 
 
+def _prefilter(
+    config: LoadedConfig, options: RunOptions, triage: Triage, prompts: PromptSet, cache
+) -> tuple[Triage, PrefilterReport | None]:
+    """Keep the top of the free ranking for the model; followed authors always pass.
+
+    Returns the triage with the cut papers moved to `prefiltered`, and what was done.
+    """
+    selection = config.settings.selection
+    if selection.prefilter == "none" or options.scorer != "openai":
+        return triage, None
+    ranker = Ranker(selection.prefilter, parse_topics(prompts.topics), config.settings.rules.keywords, store=cache)
+    ranked_pool = [p for p in triage.candidates if p.id not in triage.followed]
+    ranking = ranker.rank(ranked_pool)
+    kept_count = keep_count(selection.prefilter_keep, len(ranking))
+    cut = {item.paper.id: item.rank for item in ranking[kept_count:]}
+    total = len(ranking)
+    prefiltered = {
+        paper_id: f"prefilter ({selection.prefilter}) ranked it {rank} of {total}; it keeps the top {kept_count}"
+        for paper_id, rank in cut.items()
+    }
+    report = PrefilterReport(selection.prefilter, selection.prefilter_keep, total, kept_count, len(cut))
+    log.info(
+        "prefilter (%s): %d of %d candidates kept for the model, %d dropped; %d followed-author papers pass",
+        selection.prefilter, kept_count, total, len(cut), len(triage.candidates) - total,
+    )  # fmt: skip
+    kept = tuple(p for p in triage.candidates if p.id not in cut)
+    return Triage(kept, triage.dropped, triage.followed, prefiltered), report
+
+
 def _open_cache(config: LoadedConfig, options: RunOptions):
     from paperdigest.store import ScoreCache, default_cache_path
 
-    if options.scorer != "openai" or not options.use_cache or not config.settings.cache.enabled:
+    if not options.use_cache or not config.settings.cache.enabled:
         return ScoreCache.disabled()
     path = config.resolve(config.settings.cache.path) if config.settings.cache.path else default_cache_path()
     log.debug("score cache: %s", path)
@@ -427,8 +477,8 @@ def _make_scorer(
     cache,
 ) -> Scorer:
     llm = config.settings.llm
-    if name == "keywords":
-        return KeywordScorer(config.settings.rules.keywords, prompts.topics)
+    if name in RANKERS:
+        return OfflineScorer(Ranker(name, parse_topics(prompts.topics), config.settings.rules.keywords, store=cache))
     request = _request_settings(config, model)
     limiter = RateLimiter(llm.requests_per_minute, llm.tokens_per_minute)
     chat = ChatModel(
@@ -470,13 +520,14 @@ def _build_digest(
     listing: Listing,
     triage: Triage,
     outcome: ScoringOutcome,
+    prefilter: PrefilterReport | None = None,
 ) -> Digest:
     selection = config.settings.selection
     results = [_result(p, triage, outcome, selection.relevance_cutoff, selection.novelty_cutoff) for p in listing.papers]
     warnings: list[str] = []
-    if scorer == "keywords":
+    if scorer != "openai":
         cost: Cost | None = Cost(0.0, 0.0)
-        shown_model = "keywords (offline)"
+        shown_model = offline_label(scorer)
     else:
         shown_model = model
         price = _price(config, model)
@@ -519,18 +570,22 @@ def _build_digest(
         novelty_cutoff=selection.novelty_cutoff,
         notice=notice,
         warnings=tuple(warnings),
+        prefilter=prefilter,
     )
 
 
 def _result(paper: Paper, triage: Triage, outcome: ScoringOutcome, relevance_cutoff: int, novelty_cutoff: int) -> PaperResult:
     if paper.id in triage.dropped:
         return PaperResult(paper, Fate.DROPPED, reason=triage.dropped[paper.id])
+    if paper.id in triage.prefiltered:
+        return PaperResult(paper, Fate.PREFILTERED, reason=triage.prefiltered[paper.id])
     followed = triage.followed.get(paper.id, ())
     score = outcome.scores.get(paper.id)
     if score is None:
         reason = outcome.unscored.get(paper.id, "no score in the answer")
         return PaperResult(paper, Fate.UNSCORED, reason, None, bool(followed), followed, relevant=bool(followed))
-    meets = score.relevance >= relevance_cutoff and score.novelty >= novelty_cutoff
+    # An offline ranker does not assess novelty, so only the relevance cutoff applies to it.
+    meets = score.relevance >= relevance_cutoff and (score.novelty is None or score.novelty >= novelty_cutoff)
     return PaperResult(paper, Fate.SCORED, "", score, bool(followed), followed, relevant=meets or bool(followed))
 
 
@@ -542,7 +597,7 @@ def _write_empty(
     selection = config.settings.selection
     digest = Digest(
         date=date,
-        model="keywords (offline)" if options.scorer == "keywords" else model,
+        model=model if options.scorer == "openai" else offline_label(options.scorer),
         scorer=options.scorer,
         categories=config.settings.arxiv.categories,
         results=(),
@@ -568,52 +623,73 @@ def _plan(
     listing: Listing,
     triage: Triage,
     prompts: PromptSet,
+    prefilter: PrefilterReport | None = None,
+    full_triage: Triage | None = None,
 ) -> DryRunPlan:
-    batches: list[BatchPlan] = []
     counter = TokenCounter(model)
-    cached = 0
     price = _price(config, model)
+    batches: tuple[BatchPlan, ...] = ()
+    cached = 0
+    saving: Saving | None = None
     if options.scorer == "openai":
-        candidates = list(triage.candidates)
-        cache = _open_cache(config, options)
-        try:
-            from paperdigest.store import score_key
+        batches, cached = _estimate_batches(config, options, model, triage.candidates, prompts, counter)
+        if prefilter is not None and full_triage is not None:
+            unfiltered, _ = _estimate_batches(config, options, model, full_triage.candidates, prompts, counter)
+            saving = Saving(unfiltered, _batches_cost(unfiltered, price))
+    if options.scorer != "openai":
+        cost: Cost | None = Cost(0.0, 0.0)
+    else:
+        cost = _batches_cost(batches, price)
+    return DryRunPlan(
+        date=date,
+        model=model if options.scorer == "openai" else offline_label(options.scorer),
+        total_papers=len(listing.papers),
+        candidates=len(triage.candidates),
+        dropped=len(triage.dropped),
+        cached=cached,
+        batches=batches,
+        exact_tokens=counter.exact,
+        cost=cost,
+        max_cost_usd=config.settings.llm.max_cost_usd,
+        prefilter=prefilter,
+        without_prefilter=saving,
+    )
 
-            params = _request_settings(config, model).params()
-            keys = {p.id: score_key(p, prompts.digest, model, params) for p in candidates}
-            hits = cache.get_many(list(keys.values()))
-        finally:
-            cache.close()
-        candidates = [p for p in candidates if keys[p.id] not in hits]
-        cached = len(triage.candidates) - len(candidates)
-        budget = Budget(None, price)
-        instruction_tokens = counter.count(prompts.instructions)
-        for batch in make_batches(candidates, counter, BatchLimits(config.settings.llm.batch_size, config.settings.llm.batch_tokens)):
-            user = build_messages(prompts, batch)[1]["content"]
-            prompt_tokens = instruction_tokens + counter.count(user) + CHAT_OVERHEAD_TOKENS
-            completion = round(budget.completion_per_paper() * len(batch))
-            batches.append(BatchPlan(len(batch), prompt_tokens, completion))
+
+def _estimate_batches(
+    config: LoadedConfig, options: RunOptions, model: str, candidates, prompts: PromptSet, counter: TokenCounter
+) -> tuple[tuple[BatchPlan, ...], int]:
+    """Estimate the requests for candidates whose score is not cached; return them and the cached count."""
+    from paperdigest.store import score_key
+
+    cache = _open_cache(config, options)
+    try:
+        params = _request_settings(config, model).params()
+        keys = {p.id: score_key(p, prompts.digest, model, params) for p in candidates}
+        hits = cache.get_many(list(keys.values()))
+    finally:
+        cache.close()
+    todo = [p for p in candidates if keys[p.id] not in hits]
+    budget = Budget(None, _price(config, model))
+    instruction_tokens = counter.count(prompts.instructions)
+    batches = []
+    for batch in make_batches(todo, counter, BatchLimits(config.settings.llm.batch_size, config.settings.llm.batch_tokens)):
+        user = build_messages(prompts, batch)[1]["content"]
+        prompt_tokens = instruction_tokens + counter.count(user) + CHAT_OVERHEAD_TOKENS
+        completion = round(budget.completion_per_paper() * len(batch))
+        batches.append(BatchPlan(len(batch), prompt_tokens, completion))
+    return tuple(batches), len(candidates) - len(todo)
+
+
+def _batches_cost(batches: tuple[BatchPlan, ...], price: Price | None) -> Cost | None:
+    if price is None:
+        return None
     usage = Usage(
         prompt_tokens=sum(b.prompt_tokens for b in batches),
         completion_tokens=sum(b.completion_tokens for b in batches),
         requests=len(batches),
     )
-    if options.scorer != "openai":
-        cost: Cost | None = Cost(0.0, 0.0)
-    else:
-        cost = compute_cost(usage, price) if price else None
-    return DryRunPlan(
-        date=date,
-        model=model if options.scorer == "openai" else "keywords (offline)",
-        total_papers=len(listing.papers),
-        candidates=len(triage.candidates),
-        dropped=len(triage.dropped),
-        cached=cached,
-        batches=tuple(batches),
-        exact_tokens=counter.exact,
-        cost=cost,
-        max_cost_usd=config.settings.llm.max_cost_usd,
-    )
+    return compute_cost(usage, price)
 
 
 def _write(digest: Digest, out_dir: Path, formats: tuple[str, ...], suffix: str = "") -> tuple[Path, ...]:

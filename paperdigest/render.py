@@ -17,12 +17,11 @@ from collections import Counter
 import jinja2
 
 from paperdigest.cost import format_cost_cells
-from paperdigest.models import Cost, Digest, Fate, PaperResult, Usage
+from paperdigest.models import Cost, Digest, Fate, PaperResult, PrefilterReport, Usage, offline_label
 
 logger = logging.getLogger(__name__)
 
-KEYWORD_SCORER = "keywords"
-KEYWORD_MODEL_LABEL = "keywords (offline)"
+LLM_SCORER = "openai"
 TEMPLATE_NAME = "digest.md.j2"
 
 # ASCII punctuation that can start Markdown syntax in running text. "~" is here for
@@ -203,8 +202,8 @@ def render_markdown(digest: Digest) -> str:
 
 
 def digest_context(digest: Digest) -> dict:
-    if digest.scorer == KEYWORD_SCORER:
-        model_label = KEYWORD_MODEL_LABEL
+    if digest.scorer != LLM_SCORER:
+        model_label = offline_label(digest.scorer)
         usage = Usage()
         cost_cells = format_cost_cells(Cost(prompt=0.0, completion=0.0))
     else:
@@ -230,6 +229,8 @@ def digest_context(digest: Digest) -> dict:
         "unscored": digest.unscored,
         "relevance_cutoff": digest.relevance_cutoff,
         "novelty_cutoff": digest.novelty_cutoff,
+        "novelty_assessed": digest.novelty_assessed,
+        "prefilter": digest.prefilter,
         "prompt": digest.prompt,
     }
 
@@ -277,7 +278,7 @@ def digest_to_dict(digest: Digest) -> dict:
         "source": digest.source,
         "notice": digest.notice,
         "warnings": list(digest.warnings),
-        "cutoffs": {"relevance": digest.relevance_cutoff, "novelty": digest.novelty_cutoff},
+        "cutoffs": {"relevance": digest.relevance_cutoff, "novelty": digest.novelty_cutoff if digest.novelty_assessed else None},
         "usage": {
             "prompt_tokens": usage.prompt_tokens,
             "cached_prompt_tokens": usage.cached_prompt_tokens,
@@ -292,10 +293,18 @@ def digest_to_dict(digest: Digest) -> dict:
             "relevant": len(selected),
             "unscored": len(digest.unscored),
             "dropped": len(dropped),
+            "prefiltered": len(digest.prefiltered),
         },
+        "prefilter": _prefilter_to_dict(digest.prefilter),
         "papers": [_result_to_dict(result) for result in (*selected, *rest)],
         "prompt": _prompt_to_dict(digest),
     }
+
+
+def _prefilter_to_dict(report: PrefilterReport | None) -> dict | None:
+    if report is None:
+        return None
+    return {"method": report.method, "keep": report.keep, "ranked": report.ranked, "kept": report.kept, "dropped": report.dropped}
 
 
 def _cost_to_dict(cost: Cost | None) -> dict | None:
@@ -335,4 +344,5 @@ def _result_to_dict(result: PaperResult) -> dict:
         "relevance": score.relevance if score else None,
         "novelty": score.novelty if score else None,
         "comment": score.comment if score else None,
+        "rank": score.rank if score else None,
     }

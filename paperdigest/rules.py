@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from paperdigest.config import RuleSettings
 from paperdigest.models import Paper
@@ -38,6 +38,7 @@ class Triage:
     candidates: tuple[Paper, ...]  # in listing order, followed-author papers included
     dropped: dict[str, str]  # paper id -> reason
     followed: dict[str, tuple[str, ...]]  # paper id -> the followed authors it names
+    prefiltered: dict[str, str] = field(default_factory=dict)  # paper id -> why the prefilter cut it
 
 
 class Rules:

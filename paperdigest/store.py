@@ -113,9 +113,23 @@ def _index_created_at(connection: sqlite3.Connection) -> None:
     connection.execute("CREATE INDEX scores_created_at ON scores (created_at)")
 
 
+def _create_vectors_table(connection: sqlite3.Connection) -> None:
+    """Paper embeddings of the offline rankers, keyed by model, paper version and text hash."""
+    connection.execute(
+        """
+        CREATE TABLE vectors (
+            key TEXT PRIMARY KEY,
+            vector BLOB NOT NULL,
+            created_at TEXT NOT NULL
+        )
+        """
+    )
+
+
 MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (
     _create_scores_table,
     _index_created_at,
+    _create_vectors_table,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -230,6 +244,41 @@ class ScoreCache:
                 _rollback(connection)
                 raise
         logger.debug("score cache %s: stored %d scores", self.path, len(rows))
+
+    def get_vectors(self, keys: Collection[str]) -> dict[str, bytes]:
+        """Return the stored embedding bytes of each key that has them."""
+        unique_keys = list(dict.fromkeys(keys))
+        found: dict[str, bytes] = {}
+        with self._lock:
+            connection = self._open_connection()
+            try:
+                for start in range(0, len(unique_keys), _KEYS_PER_QUERY):
+                    chunk = unique_keys[start : start + _KEYS_PER_QUERY]
+                    placeholders = ",".join("?" * len(chunk))
+                    rows = connection.execute(f"SELECT key, vector FROM vectors WHERE key IN ({placeholders})", chunk)
+                    found.update((key, bytes(vector)) for key, vector in rows)
+            except sqlite3.Error as exc:
+                raise self._error("read", exc) from None
+        return found
+
+    def put_vectors(self, items: Iterable[tuple[str, bytes]]) -> None:
+        """Store embedding bytes under their keys in one transaction."""
+        created_at = _utc_now_iso()
+        rows = [(key, vector, created_at) for key, vector in items]
+        if not rows:
+            return
+        with self._lock:
+            connection = self._open_connection()
+            try:
+                connection.execute("BEGIN IMMEDIATE")
+                connection.executemany("INSERT OR REPLACE INTO vectors (key, vector, created_at) VALUES (?, ?, ?)", rows)
+                connection.execute("COMMIT")
+            except sqlite3.Error as exc:
+                _rollback(connection)
+                raise self._error("write", exc) from None
+            except BaseException:
+                _rollback(connection)
+                raise
 
     def count(self) -> int:
         """Return the number of stored scores."""
@@ -380,6 +429,12 @@ class NullCache:
         return {}
 
     def put_many(self, items: Iterable[tuple[str, Score]], *, model: str) -> None:
+        return None
+
+    def get_vectors(self, keys: Collection[str]) -> dict[str, bytes]:
+        return {}
+
+    def put_vectors(self, items: Iterable[tuple[str, bytes]]) -> None:
         return None
 
     def count(self) -> int:

@@ -226,7 +226,7 @@ def test_error_unknown_fate():
     def set_fate(data):
         data["papers"][0]["fate"] = "lost"
 
-    with pytest.raises(DigestFormatError, match=r"'lost' is not one of dropped, scored, unscored"):
+    with pytest.raises(DigestFormatError, match=r"'lost' is not one of dropped, prefiltered, scored, unscored"):
         load_changed(set_fate)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
 import re
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -302,3 +303,19 @@ def test_html_error_page_is_fetch_error(workdir, arxiv_server):
     assert result.exit_code == 3
     assert "HTML" in result.output or "html" in result.output
     assert "Traceback" not in result.output
+
+
+def test_offline_scorer_marks_novelty_not_assessed(workdir):
+    (workdir / "config.toml").write_text(config_text())
+    result = invoke(["run", "--date", "2025-09-12", "--source", str(FEED_DIR), "--scorer", "keywords"])
+    assert result.exit_code == 0, result.output
+    data = json.loads((workdir / "out" / "2025-09-12.json").read_text())
+    scored = [p for p in data["papers"] if p["fate"] == "scored"]
+    assert scored and all(p["novelty"] is None and p["rank"] >= 1 for p in scored)
+    assert data["cutoffs"]["novelty"] is None
+    # Only the relevance cutoff applies, and the default of 7 takes at most the top 20% of the ranking.
+    assert all(p["relevant"] == (p["relevance"] >= 7 or p["followed"]) for p in scored)
+    assert all(p["rank"] <= math.ceil(0.2 * len(scored)) for p in scored if p["relevance"] >= 7)
+    markdown = (workdir / "out" / "2025-09-12.md").read_text()
+    assert "**Novelty:** not assessed" in markdown
+    assert "| *[keywords (offline)]* |" in markdown

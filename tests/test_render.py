@@ -419,7 +419,7 @@ def test_json_header_fields():
     data = json.loads(render_json(json_digest()))
     assert data["date"] == "2025-09-12"
     assert data["cutoffs"] == {"relevance": 6, "novelty": 5}
-    assert data["counts"] == {"total": 5, "scanned": 4, "relevant": 2, "unscored": 1, "dropped": 1}
+    assert data["counts"] == {"total": 5, "scanned": 4, "relevant": 2, "unscored": 1, "dropped": 1, "prefiltered": 0}
     assert data["usage"]["total_tokens"] == 55984
     assert data["cost_usd"] == {"prompt": 0.032955, "completion": 0.2962, "total": 0.329155}
     assert data["prompt"]["user_template"] == "Papers:\n[PAPERS]"

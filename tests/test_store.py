@@ -362,7 +362,7 @@ def test_migration_from_v1(tmp_path):
         found = cache.get_many(["k"])
 
     assert found == {"k": Score("2509.00001", 8, 6, "kept across the upgrade")}
-    assert user_version(path) == 2
+    assert user_version(path) == store.SCHEMA_VERSION
     assert "scores_created_at" in index_names(path)
 
 

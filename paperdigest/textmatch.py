@@ -1,0 +1,122 @@
+"""Loose phrase matching for the offline rankers: light stemming, then a scan for known phrases.
+
+"quantization", "quantized" and "quantize" share the stem "quantiz", so a topic that names one
+matches papers that use another. Stemming here is a short suffix list, not a linguistic stemmer:
+it only has to map the forms of one word together, and a rare false match costs little.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import lru_cache
+
+_WORD = re.compile(r"[A-Za-z0-9]+")
+_ABBREVIATION = re.compile(r"[A-Za-z0-9]+(?:-[A-Za-z0-9]+)*")
+_SUFFIXES = tuple(
+    sorted(
+        "ations ation ities ity ness ments ment ings ing ies ied ed es s e ency ent ly al ive ic ics".split(),
+        key=len,
+        reverse=True,
+    )
+)
+_MIN_STEM = 4
+STOPWORDS = frozenset(
+    """
+    a an the of and or for on in to with without by from into via using use based its their that this these
+    those as at be is are such etc any all other e g i
+    """.split()
+)
+# Words too common in abstracts to be a term on their own; they still count inside a phrase.
+GENERIC = frozenset(
+    """
+    method approach model architecture advance innovation analysis work task existing standard known
+    insight breakthrough technique application improvement contribution certain mere straightforward
+    incremental novel pure new algorithm algorithmic system network learning data result
+    """.split()
+)
+
+
+@lru_cache(maxsize=200_000)
+def stem(word: str) -> str:
+    """Lower-case the word and strip one common suffix, keeping at least four letters."""
+    word = word.lower()
+    for suffix in _SUFFIXES:
+        if suffix == "s" and word.endswith("ss"):
+            continue  # "compress", "process": no plural to strip
+        if word.endswith(suffix) and len(word) - len(suffix) >= _MIN_STEM:
+            return word[: -len(suffix)]
+    return word
+
+
+def stems(text: str) -> list[str]:
+    """Stems of the text's words, stop words left out as terms leave them out."""
+    return [stem(word) for word in _WORD.findall(text) if word.lower() not in STOPWORDS]
+
+
+_GENERIC_STEMS = frozenset(stem(word) for word in GENERIC)
+
+
+@dataclass(frozen=True)
+class Term:
+    """A phrase to look for: its words' stems, or the exact text for an abbreviation such as MoE."""
+
+    text: str
+    words: tuple[str, ...]
+    exact_case: bool = False
+
+    @property
+    def key(self) -> tuple[str, ...]:
+        return ("=" + self.text,) if self.exact_case else self.words
+
+
+def make_term(phrase: str, exact_case: bool = False) -> Term | None:
+    """Build a term from a phrase of one to three meaningful words; None when it is not one.
+
+    A single generic word ("methods", "architecture") is no term, but it counts inside a phrase.
+    """
+    phrase = " ".join(phrase.split())
+    if exact_case:
+        return Term(phrase, (phrase,), exact_case=True) if _ABBREVIATION.fullmatch(phrase) else None
+    words = [w for w in _WORD.findall(phrase) if w.lower() not in STOPWORDS]
+    stemmed = tuple(stem(w) for w in words)
+    if not 1 <= len(stemmed) <= 3:
+        return None
+    if all(s in _GENERIC_STEMS or s.isdigit() or len(s) < 2 for s in stemmed):
+        return None
+    return Term(phrase, stemmed)
+
+
+class PhraseIndex:
+    """Counts the occurrences of many terms in a text with one pass over its words."""
+
+    def __init__(self, terms: Iterable[Term]):
+        self.terms = list({term.key: term for term in terms}.values())
+        self._by_first: dict[str, list[Term]] = {}
+        self._exact: list[tuple[Term, re.Pattern[str]]] = []
+        for term in self.terms:
+            if term.exact_case:
+                # An abbreviation matches as written, with an optional plural: MoE, MoEs.
+                self._exact.append((term, re.compile(r"(?<![A-Za-z0-9])" + re.escape(term.text) + r"s?(?![A-Za-z0-9])")))
+            else:
+                self._by_first.setdefault(term.words[0], []).append(term)
+
+    def count(self, text: str) -> Counter[tuple[str, ...]]:
+        """Occurrences of each term in the text, by term key; terms that do not occur are absent."""
+        found: Counter[tuple[str, ...]] = Counter()
+        words = stems(text)
+        by_first = self._by_first
+        for index, word in enumerate(words):
+            candidates = by_first.get(word)
+            if candidates:
+                for term in candidates:
+                    size = len(term.words)
+                    if size == 1 or tuple(words[index : index + size]) == term.words:
+                        found[term.key] += 1
+        for term, pattern in self._exact:
+            hits = len(pattern.findall(text))
+            if hits:
+                found[term.key] += hits
+        return found

@@ -1,0 +1,206 @@
+"""Read the reader's topics (prompts/topics.md) into terms and sections the offline rankers use.
+
+Two layouts are understood, and mixed ones too:
+
+- numbered sections ("1. Model architecture") whose indented lines are labelled "Relevant:" and
+  "Not relevant:" (or "Irrelevant:");
+- unindented labelled lines: keywords ("Keywords that signal a match: ...", "- Relevant: ..."),
+  areas the reader does not follow ("Irrelevant:", "Areas the reader does not follow:"), and
+  application areas that score low ("Application: ...").
+
+Parsing is pure: it takes the text and returns a TopicProfile.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from paperdigest.textmatch import Term, make_term
+
+_NUMBERED = re.compile(r"^\s*(\d{1,2})[.)]\s+(.+)$")
+_BULLET = re.compile(r"^\s*[-*+]\s+")
+_MARKUP = re.compile(r"\*\*|__|`")
+_ABBREVIATION = re.compile(r"\(([A-Za-z][A-Za-z0-9-]{1,9})\)")
+_PARENTHESES = re.compile(r"\([^()]*\)")
+# A comma list is split at these; "and"/"or" are handled like a slash, see _expand_alternatives.
+_LIST_SEPARATOR = re.compile(r"[,;:]|\.(?=\s|$)|\betc\b\.?", re.IGNORECASE)
+_CONJUNCTION = re.compile(r"\s+(?:and|or)\s+", re.IGNORECASE)
+# Words that make a stated preference for foundational work over applications.
+_FOUNDATIONAL = re.compile(r"\bfoundational\b|\btheor(?:y|ies|etical)\b|\bfundamental research\b", re.IGNORECASE)
+_APPLICATION_WORDS = re.compile(r"\bappl(?:y|ies|ied|ication|ications)\b", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class TopicSection:
+    """One numbered topic: its heading, the text the embedding ranker compares papers with, its terms."""
+
+    title: str
+    text: str
+    terms: tuple[Term, ...]
+    not_relevant: str = ""
+
+
+@dataclass(frozen=True)
+class TopicProfile:
+    """What topics.md says the reader wants, in matchable form."""
+
+    sections: tuple[TopicSection, ...] = ()
+    keywords: tuple[Term, ...] = ()  # terms listed outside sections as signals of a match
+    negative: tuple[Term, ...] = ()  # areas the reader does not follow
+    application: tuple[Term, ...] = ()  # application areas that score low unless the method is new
+    preamble: str = ""  # the first paragraph of plain text
+    prefers_foundational: bool = False  # the text asks for methods or theory over applications
+
+    @property
+    def positive(self) -> tuple[Term, ...]:
+        """Every positive term once: keywords first, then section terms."""
+        seen: dict[tuple[str, ...], Term] = {}
+        for term in (*self.keywords, *(t for s in self.sections for t in s.terms)):
+            seen.setdefault(term.key, term)
+        return tuple(seen.values())
+
+    @property
+    def empty(self) -> bool:
+        return not (self.sections or self.keywords)
+
+
+def parse_topics(text: str) -> TopicProfile:
+    """Parse topics text; see the module docstring for the layouts understood."""
+    sections: list[dict] = []
+    keywords: list[Term] = []
+    negative: list[Term] = []
+    application: list[Term] = []
+    preamble = ""
+    current: dict | None = None
+    for line in text.splitlines():
+        stripped = _MARKUP.sub("", line).strip()
+        if not stripped or stripped.startswith("#"):
+            continue
+        numbered = _NUMBERED.match(stripped)
+        if numbered:
+            current = {"title": numbered.group(2).strip(), "relevant": [], "terms": [], "not": []}
+            sections.append(current)
+            continue
+        body_line = _BULLET.sub("", stripped)
+        label, colon, body = body_line.partition(":")
+        if not colon or not body.strip() or len(label) > 80:
+            if not preamble and current is None and not sections:
+                preamble = stripped
+            continue
+        kind = _label_kind(label)
+        if current is not None and line[:1].isspace() and kind in ("relevant", "negative"):
+            if kind == "relevant":
+                current["relevant"].append(body.strip())
+                current["terms"].extend(split_terms(body))
+            else:
+                current["not"].append(body.strip())
+            continue
+        current = None
+        if kind == "application":
+            application.extend(split_terms(body))
+        elif kind == "negative":
+            negative.extend(split_terms(body))
+        elif kind in ("relevant", "keywords"):
+            keywords.extend(split_terms(body))
+    built = tuple(
+        TopicSection(
+            title=s["title"],
+            text=". ".join([s["title"], *s["relevant"]]),
+            terms=tuple(_unique(s["terms"])),
+            not_relevant=" ".join(s["not"]),
+        )
+        for s in sections
+    )
+    return TopicProfile(
+        sections=built,
+        keywords=tuple(_unique(keywords)),
+        negative=tuple(_unique(negative)),
+        application=tuple(_unique(application)),
+        preamble=preamble,
+        prefers_foundational=bool(_FOUNDATIONAL.search(text) and _APPLICATION_WORDS.search(text)),
+    )
+
+
+def _label_kind(label: str) -> str:
+    label = label.lower()
+    if "application" in label or "score low" in label:
+        return "application"
+    if "irrelevant" in label or "not relevant" in label or "not follow" in label or "exclude" in label:
+        return "negative"
+    if "keyword" in label:
+        return "keywords"
+    if "relevant" in label:
+        return "relevant"
+    return "other"
+
+
+def split_terms(body: str) -> list[Term]:
+    """Split a comma list of phrases into terms.
+
+    "Sparse/Sparsity" gives two terms; "feature/dictionary learning" gives "feature learning" and
+    "dictionary learning"; an abbreviation in parentheses, "(MoE)", is a case-sensitive term of its own.
+    Phrases longer than three words are descriptions, not terms, and are skipped.
+    """
+    terms: list[Term] = []
+    abbreviations = _ABBREVIATION.findall(body)
+    body = _PARENTHESES.sub(" ", body)
+    for part in _LIST_SEPARATOR.split(body):
+        part = part.strip()
+        if not part:
+            continue
+        for phrase in _expand_alternatives(part):
+            term = make_term(phrase)
+            if term is not None:
+                terms.append(term)
+    for abbreviation in abbreviations:
+        term = make_term(abbreviation, exact_case=True)
+        if term is not None:
+            terms.append(term)
+    return terms
+
+
+def _expand_alternatives(part: str) -> list[str]:
+    """Spell out alternatives written with a slash, "and" or "or".
+
+    "Conditional/Dynamic Networks" gives "Conditional Networks" and "Dynamic Networks". A slash
+    joins parts of one phrase, so the bare word is dropped; "and" or "or" may also join two
+    separate items ("Transformers and attention variants"), so the bare word is kept as well.
+    """
+    phrases: list[str] = []
+    for chunk in _CONJUNCTION.split(part):
+        if "/" in chunk:
+            phrases.extend(_share_words([p for p in chunk.split("/")], keep_bare=False))
+        else:
+            phrases.append(chunk)
+    if len(phrases) > 1 and _CONJUNCTION.search(part):
+        return _share_words(phrases, keep_bare=True)
+    return phrases
+
+
+def _share_words(pieces: list[str], keep_bare: bool) -> list[str]:
+    """Give one-word pieces the words that precede the first piece and follow the last one."""
+    pieces = [p.strip() for p in pieces if p.strip()]
+    if len(pieces) < 2:
+        return pieces
+    head = pieces[0].split()[:-1]
+    tail = pieces[-1].split()[1:]
+    shared: list[str] = []
+    for index, piece in enumerate(pieces):
+        words = piece.split()
+        if len(words) == 1 and (head or tail):
+            before = head if index > 0 else []
+            after = tail if index < len(pieces) - 1 else []
+            if keep_bare:
+                shared.append(piece)
+            words = [*before, *words, *after]
+        shared.append(" ".join(words))
+    return shared
+
+
+def _unique(terms: list[Term]) -> list[Term]:
+    """Drop repeated terms, keeping the first of each."""
+    seen: dict[tuple[str, ...], Term] = {}
+    for term in terms:
+        seen.setdefault(term.key, term)
+    return list(seen.values())
