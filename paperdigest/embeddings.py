@@ -2,9 +2,9 @@
 
 WordLlama is an optional extra: ``pip install 'paperdigest[embeddings]'``. Its weights and tokenizer
 ship inside the wheel. Version 0.4.0's ``WordLlama.load()`` looks for the tokenizer under
-``tokenizer/`` while the wheel has it under ``tokenizers/``, so by default it tries to download it;
-pointing ``cache_dir`` at the installed package with ``disable_download=True`` loads both files from
-the wheel and never touches the network.
+``tokenizer/``, but the wheel has it under ``tokenizers/``, so by default it tries to download it.
+Pointing ``cache_dir`` at the installed package with ``disable_download=True`` loads both files
+from the wheel and never touches the network.
 
 A paper's vector is the mean of its token embeddings over the title and the first
 ``MAX_WORDS`` words of the abstract, normalised to length 1. Vectors are kept by paper version and

@@ -59,8 +59,8 @@ def expected_kept(workdir: Path, method: str, keep: float | int) -> tuple[set[st
     """The candidates the ranker places in its top share, computed apart from the pipeline."""
     config = load_config(workdir / "config.toml")
     listing = parse_feed((FEED_DIR / "cs.LG+cs.AI+cs.CL.xml").read_bytes(), "fixture")
-    wanted = set(config.settings.arxiv.categories)
-    papers = [p for p in listing.papers if wanted & set(p.categories)]
+    categories = set(config.settings.arxiv.categories)
+    papers = [p for p in listing.papers if categories & set(p.categories)]
     triage = Rules(config.settings.rules, config.settings.arxiv.announce_types).triage(papers)
     pool = [p for p in triage.candidates if p.id not in triage.followed]
     ranking = Ranker(method, parse_topics(load_prompts(config.prompts_dir).topics)).rank(pool)
