@@ -414,8 +414,11 @@ def render_command(digest_json: Path, formats: tuple[str, ...], out_dir: Path | 
 @click.option("--picks", "picks_path", type=click.Path(path_type=Path, exists=True, dir_okay=False), required=True, help="The model's picks: a digest JSON of paperdigest, or an output JSON of gpt_paper_assistant keyed by arXiv id.")
 @click.option("--topics", "topics_path", type=click.Path(path_type=Path, exists=True, dir_okay=False), required=True, help="The topics text the picks were made with, e.g. prompts/topics.md.")
 @click.option("--ranker", "rankers", type=click.Choice(RANKERS), multiple=True, help="Ranker to evaluate; repeat for several. Default: all, skipping embeddings when its extra is missing.")
+@click.option("--categories", help="Comma-separated arXiv categories: rank only the listing's papers in any of them, e.g. cs.LG,cs.AI.")
 @click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON instead of a Markdown table.")
-def eval_command(listing_path: Path, picks_path: Path, topics_path: Path, rankers: tuple[str, ...], as_json: bool) -> None:
+def eval_command(
+    listing_path: Path, picks_path: Path, topics_path: Path, rankers: tuple[str, ...], categories: str | None, as_json: bool
+) -> None:
     """Measure how many of a model's picks each free ranking keeps near its top; no network, no cost.
 
     Prints, per ranker: picks in the top 10 and 20, picks kept when a prefilter keeps 40%, 60% and
@@ -425,13 +428,18 @@ def eval_command(listing_path: Path, picks_path: Path, topics_path: Path, ranker
     import time
 
     from paperdigest.errors import EmbeddingsUnavailable
-    from paperdigest.evaluate import evaluate, format_ranks, format_table, load_listing_file, load_picks
+    from paperdigest.evaluate import evaluate, format_ranks, format_table, load_listing_file, load_picks, select_categories
     from paperdigest.ranking import Ranker
     from paperdigest.topics import parse_topics
 
     _setup_logging(0, False)
     try:
         papers = load_listing_file(listing_path)
+        if categories:
+            wanted = [c.strip() for c in categories.split(",") if c.strip()]
+            papers = select_categories(papers, wanted)
+            if not papers:
+                raise ConfigError(f"no paper of {listing_path} is in {', '.join(wanted)}; check --categories")
         picks = load_picks(picks_path)
         profile = parse_topics(topics_path.read_text(encoding="utf-8"))
         if profile.empty:

@@ -73,8 +73,16 @@ def load_listing_file(path: Path) -> list[Paper]:
         from paperdigest.arxiv.rss import parse_feed
 
         return list(parse_feed(data, str(path)).papers)
+    text = data.decode("utf-8", errors="replace")
+    if text.lstrip().startswith("["):
+        try:
+            lines = [json.dumps(entry) for entry in json.loads(text)]
+        except ValueError as exc:
+            raise ConfigError(f"the listing {path} starts like a JSON array but is not valid JSON: {exc}") from None
+    else:
+        lines = text.splitlines()
     papers: dict[str, Paper] = {}
-    for number, line in enumerate(data.decode("utf-8", errors="replace").splitlines(), 1):
+    for number, line in enumerate(lines, 1):
         if not line.strip():
             continue
         try:
@@ -89,6 +97,12 @@ def load_listing_file(path: Path) -> list[Paper]:
     if not papers:
         raise ConfigError(f"the listing {path} holds no papers")
     return list(papers.values())
+
+
+def select_categories(papers: Sequence[Paper], categories: Sequence[str]) -> list[Paper]:
+    """Keep the papers listed in any of the categories (primary or cross-list)."""
+    wanted = set(categories)
+    return [p for p in papers if wanted & set(p.categories)]
 
 
 def _paper_from_entry(entry: dict) -> Paper:

@@ -427,7 +427,7 @@ def _prefilter(
     selection = config.settings.selection
     if selection.prefilter == "none" or options.scorer != "openai":
         return triage, None
-    ranker = Ranker(selection.prefilter, parse_topics(prompts.topics), config.settings.rules.keywords, store=cache)
+    ranker = _make_ranker(config, selection.prefilter, prompts, cache)
     ranked_pool = [p for p in triage.candidates if p.id not in triage.followed]
     ranking = ranker.rank(ranked_pool)
     kept_count = keep_count(selection.prefilter_keep, len(ranking))
@@ -446,10 +446,25 @@ def _prefilter(
     return Triage(kept, triage.dropped, triage.followed, prefiltered), report
 
 
+def _make_ranker(config: LoadedConfig, method: str, prompts: PromptSet, cache) -> Ranker:
+    profile = parse_topics(prompts.topics)
+    keywords = config.settings.rules.keywords
+    if profile.empty and not keywords:
+        where = "the packaged topics.md" if prompts.origin == "packaged defaults" else f"{prompts.origin}/topics.md"
+        raise ConfigError(
+            f"{where} names no numbered topic sections and no keywords, and [rules] keywords is empty, so the "
+            f"{method} ranker has nothing to rank by. Add sections such as '1. Model compression' with an "
+            "indented '- Relevant: pruning, quantization' line, or a 'Keywords: ...' line"
+        )
+    return Ranker(method, profile, keywords, store=cache)
+
+
 def _open_cache(config: LoadedConfig, options: RunOptions):
     from paperdigest.store import ScoreCache, default_cache_path
 
-    if not options.use_cache or not config.settings.cache.enabled:
+    # The offline keywords ranker stores nothing; the model's scores and paper embeddings are cached.
+    needed = options.scorer == "openai" or "embeddings" in options.scorer
+    if not needed or not options.use_cache or not config.settings.cache.enabled:
         return ScoreCache.disabled()
     path = config.resolve(config.settings.cache.path) if config.settings.cache.path else default_cache_path()
     log.debug("score cache: %s", path)
@@ -478,7 +493,7 @@ def _make_scorer(
 ) -> Scorer:
     llm = config.settings.llm
     if name in RANKERS:
-        return OfflineScorer(Ranker(name, parse_topics(prompts.topics), config.settings.rules.keywords, store=cache))
+        return OfflineScorer(_make_ranker(config, name, prompts, cache))
     request = _request_settings(config, model)
     limiter = RateLimiter(llm.requests_per_minute, llm.tokens_per_minute)
     chat = ChatModel(
@@ -644,7 +659,7 @@ def _plan(
         date=date,
         model=model if options.scorer == "openai" else offline_label(options.scorer),
         total_papers=len(listing.papers),
-        candidates=len(triage.candidates),
+        candidates=len((full_triage or triage).candidates),
         dropped=len(triage.dropped),
         cached=cached,
         batches=batches,

@@ -18,6 +18,8 @@ from dataclasses import dataclass
 
 from paperdigest.textmatch import Term, make_term
 
+_QUOTE = re.compile(r"^[ \t]*>[ \t]?", re.MULTILINE)
+_HEADING = re.compile(r"^(#{1,6})\s+(.*)$")
 _NUMBERED = re.compile(r"^\s*(\d{1,2})[.)]\s+(.+)$")
 _BULLET = re.compile(r"^\s*[-*+]\s+")
 _MARKUP = re.compile(r"\*\*|__|`")
@@ -66,7 +68,13 @@ class TopicProfile:
 
 
 def parse_topics(text: str) -> TopicProfile:
-    """Parse topics text; see the module docstring for the layouts understood."""
+    """Parse topics text; see the module docstring for the layouts understood.
+
+    Block-quote markers are removed first. When a heading names topics ("## Relevant Topics"),
+    only the text from that heading to the next heading of its level is read, so a whole digest
+    with its prompt appendix can be given.
+    """
+    text = _topics_part(_QUOTE.sub("", text))
     sections: list[dict] = []
     keywords: list[Term] = []
     negative: list[Term] = []
@@ -120,6 +128,17 @@ def parse_topics(text: str) -> TopicProfile:
         preamble=preamble,
         prefers_foundational=bool(_FOUNDATIONAL.search(text) and _APPLICATION_WORDS.search(text)),
     )
+
+
+def _topics_part(text: str) -> str:
+    lines = text.splitlines()
+    headings = [(i, m) for i, m in ((i, _HEADING.match(line)) for i, line in enumerate(lines)) if m]
+    for index, match in reversed(headings):
+        if "topic" in match.group(2).lower():
+            level = len(match.group(1))
+            end = next((i for i, m in headings if i > index and len(m.group(1)) <= level), len(lines))
+            return "\n".join(lines[index:end])
+    return text
 
 
 def _label_kind(label: str) -> str:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from paperdigest.errors import ConfigError
-from paperdigest.evaluate import Evaluation, evaluate, format_table, load_listing_file, load_picks
+from paperdigest.evaluate import Evaluation, evaluate, format_table, load_listing_file, load_picks, select_categories
 from paperdigest.models import Paper
 from paperdigest.ranking import Ranked, Ranker
 from paperdigest.topics import parse_topics
@@ -283,3 +283,14 @@ def test_combined_ranker_on_fixture_day(listing, picks):
 
     assert result.picks == 18
     assert result.kept_at(0.6) >= 17
+
+
+def test_listing_as_json_array(tmp_path):
+    path = tmp_path / "listing.json"
+    path.write_text('[{"id": "2509.00001v2", "title": "A", "summary": "x", "categories": ["cs.LG"]},'
+                    ' {"id": "2509.00002", "title": "B", "abstract": "y", "categories": ["cs.CV"]}]')
+
+    papers = load_listing_file(path)
+
+    assert [(p.id, p.version) for p in papers] == [("2509.00001", 2), ("2509.00002", 1)]
+    assert [p.id for p in select_categories(papers, ["cs.LG"])] == ["2509.00001"]

@@ -173,3 +173,19 @@ def test_missing_embeddings_extra_is_a_usage_error(workdir, monkeypatch):
     assert result.exit_code == EXIT_USAGE
     assert "pip install 'paperdigest[embeddings]'" in result.output
     assert sent == []
+
+
+def test_topics_without_terms_stop_offline_ranking(workdir):
+    (workdir / "config.toml").write_text(config_text("none", "0.6"))
+    prompts = workdir / "prompts"
+    prompts.mkdir()
+    packaged = Path(__file__).parent.parent / "prompts"
+    for name in ("system.md", "criteria.md"):
+        (prompts / name).write_text((packaged / name).read_text())
+    (prompts / "topics.md").write_text("I like good papers.\n")
+
+    result = invoke(["run", "--date", "2025-09-12", "--source", str(FEED_DIR), "--scorer", "keywords"])
+
+    assert result.exit_code == EXIT_USAGE
+    assert "topics.md names no numbered topic sections and no keywords" in result.output
+    assert not (workdir / "out" / "2025-09-12.md").exists()

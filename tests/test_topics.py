@@ -255,3 +255,17 @@ def test_plain_text_gives_empty_profile():
 
     assert profile.empty
     assert profile.preamble == "Papers about anything interesting."
+
+
+def test_quoted_topics_section_of_digest():
+    text = (
+        "# Digest\n\n1. [A paper title](#link1)\n\n## Paper Selection Prompt\n\n"
+        "> ## Relevant Topics\n>\n> 1. Model Compression\n>    - Relevant: pruning, quantization\n"
+        ">    - Irrelevant: applying known methods.\n>\n> - Irrelevant: Federated Learning\n"
+    )
+
+    profile = parse_topics(text)
+
+    assert [s.title for s in profile.sections] == ["Model Compression"]
+    assert [t.text for t in profile.sections[0].terms] == ["pruning", "quantization"]
+    assert [t.text for t in profile.negative] == ["Federated Learning"]
