@@ -154,6 +154,20 @@ def toml_list(values) -> str:
     return "[" + ", ".join(json.dumps(v) for v in values) + "]"
 
 
+# bench/selection.py's section of the page: this script leaves it as it is.
+SELECTION_HEADING = "\n## Offline ranking and prefilter"
+
+
+def kept_sections(report_path: Path) -> str:
+    """Return the part of the existing page that another script writes, to append unchanged."""
+    try:
+        text = report_path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return ""
+    start = text.find(SELECTION_HEADING)
+    return "" if start < 0 else text[start:]
+
+
 def write_config(path: Path, categories, llm: dict[str, object], rules: dict[str, list[str]] | None = None) -> Path:
     lines = ["[arxiv]", f"categories = {toml_list(categories)}", "", "[llm]"]
     lines += [f"{key} = {json.dumps(value)}" for key, value in llm.items()]
@@ -815,7 +829,7 @@ def main(argv: list[str] | None = None) -> int:
     report = render_report(command, started_at, time.perf_counter() - started, latency, default, common, sweep, limited, tokens, scale, startup)
     print(report)
     args.report.parent.mkdir(parents=True, exist_ok=True)
-    args.report.write_text(report, encoding="utf-8")
+    args.report.write_text(report + kept_sections(args.report), encoding="utf-8")
     print(f"wrote {args.report}", file=sys.stderr)
     return 0
 
