@@ -20,12 +20,17 @@ DEFAULT_COMPLETION_PER_PAPER = 150
 MIN_COMPLETION_SHARE = 1.5
 MIN_COMPLETION_TOKENS = 256
 MAX_WAIT_FOR_ROOM = 3600.0  # seconds a request waits for in-flight requests to settle
+# Prompt tokens are counted with tiktoken, but a server with another tokenizer (a Llama model
+# behind vLLM, say) may bill more. The worst case reserves this much more than the count, and
+# once answers report usage, the largest ratio of reported to counted tokens seen so far.
+PROMPT_MARGIN = 1.2
 
 
 @dataclass(frozen=True)
 class Reservation:
     cost: float  # USD held back until the request settles: its worst case under a cap
     completion_limit: int  # max_completion_tokens for this request
+    prompt_tokens: int = 0  # the counted prompt tokens the reservation was made for
 
 
 class Budget:
@@ -36,6 +41,10 @@ class Budget:
     limit, so the cap is kept whatever the model returns. When the remaining money is too little
     but other requests are in flight, reserve() waits for them to settle, since they usually cost
     far less than their worst case. Thread-safe.
+
+    NOTE: the prompt side of the worst case is the tiktoken count times PROMPT_MARGIN until the
+    first usage is reported. A server whose tokenizer counts more than that margin above tiktoken
+    can cross the cap by the difference on the requests already in flight.
     """
 
     def __init__(self, cap_usd: float | None, price: Price | None, clock: Callable[[], float] = time.monotonic):
@@ -45,6 +54,7 @@ class Budget:
         self.reserved = 0.0
         self._completion_tokens = 0
         self._papers_answered = 0
+        self._prompt_ratio = PROMPT_MARGIN
         self._clock = clock
         self._settled = threading.Condition()
 
@@ -69,7 +79,7 @@ class Budget:
         deadline = self._clock() + MAX_WAIT_FOR_ROOM
         with self._settled:
             if self.cap_usd is None or self.price is None:
-                reservation = Reservation(self.estimate(prompt_tokens, papers), max_completion_tokens)
+                reservation = Reservation(self.estimate(prompt_tokens, papers), max_completion_tokens, prompt_tokens)
                 self.reserved += reservation.cost
                 return reservation
             while True:
@@ -84,7 +94,7 @@ class Budget:
 
     def _fit(self, prompt_tokens: int, papers: int, max_completion_tokens: int) -> Reservation | None:
         assert self.cap_usd is not None and self.price is not None
-        prompt_cost = prompt_tokens * self.price.input / 1_000_000
+        prompt_cost = prompt_tokens * self._prompt_ratio * self.price.input / 1_000_000
         available = self.cap_usd - self.spent - self.reserved - prompt_cost
         if available <= 0:
             return None
@@ -94,7 +104,7 @@ class Budget:
         needed = max(MIN_COMPLETION_TOKENS, math.ceil(MIN_COMPLETION_SHARE * self._completion_per_paper() * papers))
         if limit < min(needed, max_completion_tokens):
             return None
-        return Reservation(prompt_cost + limit * rate, limit)
+        return Reservation(prompt_cost + limit * rate, limit, prompt_tokens)
 
     def settle(self, reservation: Reservation, usage: Usage | None, papers: int) -> None:
         """Replace a reservation with the cost of the reported usage (None: the request failed)."""
@@ -105,6 +115,9 @@ class Budget:
                     self.spent += compute_cost(usage, self.price).total
                 self._completion_tokens += usage.completion_tokens
                 self._papers_answered += papers
+                if reservation.prompt_tokens > 0:
+                    ratio = usage.prompt_tokens / reservation.prompt_tokens
+                    self._prompt_ratio = max(self._prompt_ratio, ratio * PROMPT_MARGIN)
             self._settled.notify_all()
 
     def describe(self) -> str:

@@ -19,6 +19,7 @@ from fake_openai import Fault, FakeOpenAI
 from paperdigest.arxiv.rss import parse_feed
 from paperdigest.cli import EXIT_FETCH, EXIT_LOCKED, EXIT_PARTIAL, EXIT_USAGE, main
 from paperdigest.config import load_config
+from paperdigest.cost import TokenCounter
 from paperdigest.fsutil import FolderLock
 from paperdigest.models import Fate
 from paperdigest.pipeline import Context, RunOptions, run
@@ -381,11 +382,18 @@ def test_budget_holds_with_long_answers(workdir):
     ids = candidate_ids()
     config = write_config(workdir, max_cost_usd=0.25, max_concurrency=8)
 
-    def long_answers(request, batch):
-        limit = request.get("max_completion_tokens") or request.get("max_tokens")
-        return 6000, 0, limit
+    counter = TokenCounter("gpt-5")
 
-    with FakeOpenAI(scores_for(ids), usage_for=long_answers) as server:
+    def long_answers(request, batch):
+        # The server's tokenizer counts 15% more prompt tokens than tiktoken does.
+        prompt = sum(counter.count(message["content"]) for message in request["messages"])
+        limit = request.get("max_completion_tokens") or request.get("max_tokens")
+        return round(prompt * 1.15), 0, limit
+
+    # Each answer takes 0.5 s, so the other requests reserve their share while the first is in
+    # flight. Without the delay, a first answer that settles before the next reservation raises
+    # the expected completion per paper so much that no later request fits under the cap.
+    with FakeOpenAI(scores_for(ids), usage_for=long_answers, latency=lambda batch: 0.5) as server:
         result = run_pipeline(config, server.base_url)
         limits = [r.body["max_completion_tokens"] for r in server.requests]
     assert result.digest.cost.total <= 0.25
