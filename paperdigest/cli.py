@@ -290,6 +290,7 @@ def _print_plan(plan: DryRunPlan) -> None:
         click.echo(
             f"Prefilter ({report.method}, keep {report.keep_text}): {report.kept} of {report.ranked} ranked "
             f"candidates go to the model, {report.dropped} dropped"
+            + (f"; {report.followed} by followed authors go without ranking" if report.followed else "")
         )
     if plan.cached:
         click.echo(f"Cached scores: {plan.cached} candidates need no request")
@@ -458,9 +459,14 @@ def eval_command(
             results.append(evaluate(name, ranking, picks, time.perf_counter() - started))
     except PaperdigestError as exc:
         _fail(exc, 0)
-    except (OSError, UnicodeDecodeError) as exc:
-        _fail(OSError(f"cannot read {topics_path}: {exc}"), 0)
-    missing = len(picks) - (results[0].picks if results else 0)
+    except UnicodeDecodeError as exc:
+        _fail(ConfigError(f"{topics_path} is not UTF-8 text ({exc.reason} at byte {exc.start}); save it as UTF-8"), 0)
+    except OSError as exc:
+        _fail(ConfigError(f"cannot read {topics_path}: {exc.strerror}"), 0)
+    found = results[0].picks if results else 0
+    missing = len(picks) - found
+    if results and not found:
+        _fail(ConfigError(f"none of the {len(picks)} picks in {picks_path} is in {listing_path}; check that both are of the same day"), 0)
     if missing:
         click.echo(f"Warning: {missing} of the {len(picks)} picks are not in the listing and are left out", err=True)
     if as_json:

@@ -131,6 +131,17 @@ class SelectionSettings(_Section):
     prefilter: Literal["none", "keywords", "embeddings", "keywords+embeddings"] = "none"
     prefilter_keep: Int | Float = Field(default=0.6, description="fraction (0 < x <= 1) or count (>= 1) of candidates the prefilter keeps")
 
+    @field_validator("prefilter_keep", mode="before")
+    @classmethod
+    def _keep_number(cls, value: Any) -> Any:
+        if isinstance(value, (bool, str)) or not isinstance(value, (int, float)):
+            raise ValueError(
+                f"{value!r} is not a number; write a fraction such as 0.6 or a count such as 50, without quotes"
+            )
+        if value == 1 and isinstance(value, int):
+            raise ValueError("1 keeps a single paper; write 1.0 to keep every candidate, or a count of at least 2")
+        return value
+
     @field_validator("prefilter_keep")
     @classmethod
     def _keep_range(cls, value: int | float) -> int | float:

@@ -112,6 +112,7 @@ def _prefilter_from_dict(reader: _Reader, value: Any) -> PrefilterReport | None:
         ranked=reader.integer(data, "ranked", "prefilter.ranked"),
         kept=reader.integer(data, "kept", "prefilter.kept"),
         dropped=reader.integer(data, "dropped", "prefilter.dropped"),
+        followed=reader.integer(data, "followed", "prefilter.followed") if "followed" in data else 0,
     )
 
 

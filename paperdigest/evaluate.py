@@ -91,9 +91,12 @@ def load_listing_file(path: Path) -> list[Paper]:
         except (ValueError, TypeError, KeyError) as exc:
             raise ConfigError(
                 f"{path}, line {number}: not a paper of a JSON Lines listing ({exc}); each line needs "
-                "at least id, title and summary (or abstract)"
+                "an id and a title, and a summary or abstract to rank by"
             ) from None
-        papers.setdefault(paper.id, paper)
+        earlier = papers.get(paper.id)
+        # A paper listed under two categories appears twice; keep the record with more text.
+        if earlier is None or len(paper.abstract) > len(earlier.abstract):
+            papers[paper.id] = paper
     if not papers:
         raise ConfigError(f"the listing {path} holds no papers")
     return list(papers.values())
@@ -106,7 +109,13 @@ def select_categories(papers: Sequence[Paper], categories: Sequence[str]) -> lis
 
 
 def _paper_from_entry(entry: dict) -> Paper:
-    raw_id = str(entry["id"]).strip().rsplit("/abs/", 1)[-1]
+    if not isinstance(entry, dict):
+        raise ValueError(f"expected a JSON object, found {type(entry).__name__}")
+    if not isinstance(entry.get("id"), str) or not entry["id"].strip():
+        raise ValueError(f"id {entry.get('id')!r} is not an arXiv id")
+    if not isinstance(entry.get("title"), str):
+        raise ValueError("the title is missing")
+    raw_id = entry["id"].strip().rsplit("/abs/", 1)[-1]
     version_match = _VERSION.search(raw_id)
     paper_id = _VERSION.sub("", raw_id)
     abstract = entry.get("summary") or entry.get("abstract") or ""

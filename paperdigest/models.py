@@ -130,11 +130,12 @@ class PrefilterReport:
     ranked: int  # candidates it ranked (followed authors excluded: they always pass)
     kept: int
     dropped: int
+    followed: int = 0  # papers by followed authors, sent to the model without ranking
 
     @property
     def keep_text(self) -> str:
         """The setting in words: "60%" or "the top 50"."""
-        return f"{self.keep:.0%}" if isinstance(self.keep, float) else f"the top {self.keep}"
+        return f"{self.keep * 100:.3g}%" if isinstance(self.keep, float) else f"the top {self.keep}"
 
 
 @dataclass(frozen=True)

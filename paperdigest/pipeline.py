@@ -18,7 +18,7 @@ from paperdigest.arxiv.source import load_listing
 from paperdigest.budget import Budget
 from paperdigest.config import LoadedConfig
 from paperdigest.cost import Price, TokenCounter, compute_cost, find_price
-from paperdigest.errors import ConfigError, FeedFormatError, FetchError, MissingKeyError, PaperdigestError, StaleFeedError
+from paperdigest.errors import ConfigError, EmbeddingsUnavailable, FeedFormatError, FetchError, MissingKeyError, PaperdigestError, StaleFeedError
 from paperdigest.fsutil import FolderLock, write_atomic
 from paperdigest.llm import ChatModel, RequestSettings
 from paperdigest.models import Cost, Digest, Fate, Listing, Paper, PaperResult, PrefilterReport, Usage, offline_label
@@ -427,7 +427,11 @@ def _prefilter(
     selection = config.settings.selection
     if selection.prefilter == "none" or options.scorer != "openai":
         return triage, None
-    ranker = _make_ranker(config, selection.prefilter, prompts, cache)
+    try:
+        ranker = _make_ranker(config, selection.prefilter, prompts, cache)
+    except EmbeddingsUnavailable as exc:
+        where = config.path or "the built-in defaults"
+        raise EmbeddingsUnavailable(f'[selection] prefilter = "{selection.prefilter}" in {where}: {exc}') from None
     ranked_pool = [p for p in triage.candidates if p.id not in triage.followed]
     ranking = ranker.rank(ranked_pool)
     kept_count = keep_count(selection.prefilter_keep, len(ranking))
@@ -437,10 +441,11 @@ def _prefilter(
         paper_id: f"prefilter ({selection.prefilter}) ranked it {rank} of {total}; it keeps the top {kept_count}"
         for paper_id, rank in cut.items()
     }
-    report = PrefilterReport(selection.prefilter, selection.prefilter_keep, total, kept_count, len(cut))
+    followed = len(triage.candidates) - total
+    report = PrefilterReport(selection.prefilter, selection.prefilter_keep, total, kept_count, len(cut), followed)
     log.info(
         "prefilter (%s): %d of %d candidates kept for the model, %d dropped; %d followed-author papers pass",
-        selection.prefilter, kept_count, total, len(cut), len(triage.candidates) - total,
+        selection.prefilter, kept_count, total, len(cut), followed,
     )  # fmt: skip
     kept = tuple(p for p in triage.candidates if p.id not in cut)
     return Triage(kept, triage.dropped, triage.followed, prefiltered), report

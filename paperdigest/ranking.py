@@ -55,6 +55,9 @@ APPLIED_CUES = (
 # Relevance from the place in the day's ranking: the top 5% get 10, the next 5% get 9, and so on.
 # With the default cutoff of 7, the top 20% of candidates reach the digest.
 RELEVANCE_BANDS = (0.05, 0.10, 0.15, 0.20, 0.30, 0.40, 0.55, 0.70, 0.85)
+# Bands are shares of at least this many papers, so a small pool, such as the few candidates left
+# by [rules] keywords, is not cut to its top 20%: 5 candidates get 10, 9, 8, 7 and 6.
+MIN_BAND_POOL = 20
 # Without embeddings, a paper that matches no topic term gets at most this relevance.
 UNMATCHED_MAX_RELEVANCE = 3
 
@@ -225,7 +228,7 @@ def _standardize(values: Sequence[float]) -> list[float]:
 
 def relevance_for(rank: int, total: int) -> int:
     """Map a place in the day's ranking to the 1-10 relevance scale by RELEVANCE_BANDS."""
-    share = (rank - 1) / total
+    share = (rank - 1) / max(total, MIN_BAND_POOL)
     for index, bound in enumerate(RELEVANCE_BANDS):
         if share < bound:
             return 10 - index

@@ -304,7 +304,14 @@ def digest_to_dict(digest: Digest) -> dict:
 def _prefilter_to_dict(report: PrefilterReport | None) -> dict | None:
     if report is None:
         return None
-    return {"method": report.method, "keep": report.keep, "ranked": report.ranked, "kept": report.kept, "dropped": report.dropped}
+    return {
+        "method": report.method,
+        "keep": report.keep,
+        "ranked": report.ranked,
+        "kept": report.kept,
+        "dropped": report.dropped,
+        "followed": report.followed,
+    }
 
 
 def _cost_to_dict(cost: Cost | None) -> dict | None:

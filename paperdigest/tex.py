@@ -70,7 +70,7 @@ _BRACED_ACCENT = re.compile(r"\{" + _ACCENT + r"\}")
 _BARE_ACCENT = re.compile(_ACCENT)
 
 # Letters that NFKD does not split into a base letter and a mark.
-_FOLD_LETTERS = str.maketrans(
+FOLD_LETTERS = str.maketrans(
     {"ß": "ss", "ł": "l", "Ł": "l", "ø": "o", "Ø": "o", "æ": "ae", "Æ": "ae",
      "œ": "oe", "Œ": "oe", "đ": "d", "Đ": "d", "ı": "i", "ȷ": "j"}
 )
@@ -110,10 +110,10 @@ def fold_name(name: str) -> str:
     The key ignores case, accents and TeX escapes, and treats dots and hyphens as spaces,
     so "J.-P. Serre" and "J. P. Serre" both fold to "j p serre".
     """
-    text = decode_tex(name).translate(_FOLD_LETTERS)
+    text = decode_tex(name).translate(FOLD_LETTERS)
     text = unicodedata.normalize("NFKD", text)
     text = "".join(ch for ch in text if not unicodedata.combining(ch))
-    text = text.casefold().translate(_FOLD_LETTERS)
+    text = text.casefold().translate(FOLD_LETTERS)
     return " ".join(_NAME_SEPARATORS.sub(" ", text).split())
 
 

@@ -8,12 +8,16 @@ it only has to map the forms of one word together, and a rare false match costs 
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 
+from paperdigest.tex import FOLD_LETTERS, decode_tex
+
 _WORD = re.compile(r"[A-Za-z0-9]+")
+_COMBINING = re.compile(r"[\u0300-\u036f]+")
 _ABBREVIATION = re.compile(r"[A-Za-z0-9]+(?:-[A-Za-z0-9]+)*")
 _SUFFIXES = tuple(
     sorted(
@@ -53,7 +57,17 @@ def stem(word: str) -> str:
 
 def stems(text: str) -> list[str]:
     """Stems of the text's words, stop words left out as terms leave them out."""
-    return [stem(word) for word in _WORD.findall(text) if word.lower() not in STOPWORDS]
+    return [stem(word) for word in _WORD.findall(fold_text(text)) if word.lower() not in STOPWORDS]
+
+
+def fold_text(text: str) -> str:
+    """Decode TeX accents and drop diacritics: Schr\\"odinger, Schrödinger and Schrodinger match."""
+    if "\\" in text:
+        text = decode_tex(text)
+    if text.isascii():
+        return text
+    text = unicodedata.normalize("NFKD", text).translate(FOLD_LETTERS)
+    return _COMBINING.sub("", text)
 
 
 _GENERIC_STEMS = frozenset(stem(word) for word in GENERIC)
@@ -80,7 +94,7 @@ def make_term(phrase: str, exact_case: bool = False) -> Term | None:
     phrase = " ".join(phrase.split())
     if exact_case:
         return Term(phrase, (phrase,), exact_case=True) if _ABBREVIATION.fullmatch(phrase) else None
-    words = [w for w in _WORD.findall(phrase) if w.lower() not in STOPWORDS]
+    words = [w for w in _WORD.findall(fold_text(phrase)) if w.lower() not in STOPWORDS]
     stemmed = tuple(stem(w) for w in words)
     if not 1 <= len(stemmed) <= 3:
         return None
@@ -90,18 +104,26 @@ def make_term(phrase: str, exact_case: bool = False) -> Term | None:
 
 
 class PhraseIndex:
-    """Counts the occurrences of many terms in a text with one pass over its words."""
+    """Counts the occurrences of many terms in a text with one pass over its words.
+
+    A phrase also matches with its first two words written as one: "spatio-temporal" and
+    "spatiotemporal", "low-rank" and "lowrank".
+    """
 
     def __init__(self, terms: Iterable[Term]):
         self.terms = list({term.key: term for term in terms}.values())
-        self._by_first: dict[str, list[Term]] = {}
+        self._by_first: dict[str, list[tuple[tuple[str, ...], tuple[str, ...]]]] = {}
         self._exact: list[tuple[Term, re.Pattern[str]]] = []
         for term in self.terms:
             if term.exact_case:
                 # An abbreviation matches as written, with an optional plural: MoE, MoEs.
                 self._exact.append((term, re.compile(r"(?<![A-Za-z0-9])" + re.escape(term.text) + r"s?(?![A-Za-z0-9])")))
-            else:
-                self._by_first.setdefault(term.words[0], []).append(term)
+                continue
+            forms = [term.words]
+            if len(term.words) >= 2:
+                forms.append((stem(term.words[0] + term.words[1]), *term.words[2:]))
+            for words in forms:
+                self._by_first.setdefault(words[0], []).append((term.key, words))
 
     def count(self, text: str) -> Counter[tuple[str, ...]]:
         """Occurrences of each term in the text, by term key; terms that do not occur are absent."""
@@ -111,10 +133,10 @@ class PhraseIndex:
         for index, word in enumerate(words):
             candidates = by_first.get(word)
             if candidates:
-                for term in candidates:
-                    size = len(term.words)
-                    if size == 1 or tuple(words[index : index + size]) == term.words:
-                        found[term.key] += 1
+                for key, form in candidates:
+                    size = len(form)
+                    if size == 1 or tuple(words[index : index + size]) == form:
+                        found[key] += 1
         for term, pattern in self._exact:
             hits = len(pattern.findall(text))
             if hits:

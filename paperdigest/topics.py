@@ -29,6 +29,7 @@ _PARENTHESES = re.compile(r"\([^()]*\)")
 _LIST_SEPARATOR = re.compile(r"[,;:]|\.(?=\s|$)|\betc\b\.?", re.IGNORECASE)
 _CONJUNCTION = re.compile(r"\s+(?:and|or)\s+", re.IGNORECASE)
 # Words that make a stated preference for foundational work over applications.
+_NEGATIVE_LABELS = ("irrelevant", "not relevant", "not follow", "not interest", "uninterest", "exclude", "avoid", "ignore", "skip", "do not", "don't")
 _FOUNDATIONAL = re.compile(r"\bfoundational\b|\btheor(?:y|ies|etical)\b|\bfundamental research\b", re.IGNORECASE)
 _APPLICATION_WORDS = re.compile(r"\bappl(?:y|ies|ied|ication|ications)\b", re.IGNORECASE)
 
@@ -75,42 +76,9 @@ def parse_topics(text: str) -> TopicProfile:
     with its prompt appendix can be given.
     """
     text = _topics_part(_QUOTE.sub("", text))
-    sections: list[dict] = []
-    keywords: list[Term] = []
-    negative: list[Term] = []
-    application: list[Term] = []
-    preamble = ""
-    current: dict | None = None
+    parser = _Parser()
     for line in text.splitlines():
-        stripped = _MARKUP.sub("", line).strip()
-        if not stripped or stripped.startswith("#"):
-            continue
-        numbered = _NUMBERED.match(stripped)
-        if numbered:
-            current = {"title": numbered.group(2).strip(), "relevant": [], "terms": [], "not": []}
-            sections.append(current)
-            continue
-        body_line = _BULLET.sub("", stripped)
-        label, colon, body = body_line.partition(":")
-        if not colon or not body.strip() or len(label) > 80:
-            if not preamble and current is None and not sections:
-                preamble = stripped
-            continue
-        kind = _label_kind(label)
-        if current is not None and line[:1].isspace() and kind in ("relevant", "negative"):
-            if kind == "relevant":
-                current["relevant"].append(body.strip())
-                current["terms"].extend(split_terms(body))
-            else:
-                current["not"].append(body.strip())
-            continue
-        current = None
-        if kind == "application":
-            application.extend(split_terms(body))
-        elif kind == "negative":
-            negative.extend(split_terms(body))
-        elif kind in ("relevant", "keywords"):
-            keywords.extend(split_terms(body))
+        parser.feed(line)
     built = tuple(
         TopicSection(
             title=s["title"],
@@ -118,16 +86,97 @@ def parse_topics(text: str) -> TopicProfile:
             terms=tuple(_unique(s["terms"])),
             not_relevant=" ".join(s["not"]),
         )
-        for s in sections
+        for s in parser.sections
     )
     return TopicProfile(
         sections=built,
-        keywords=tuple(_unique(keywords)),
-        negative=tuple(_unique(negative)),
-        application=tuple(_unique(application)),
-        preamble=preamble,
+        keywords=tuple(_unique(parser.lists["keywords"])),
+        negative=tuple(_unique(parser.lists["negative"])),
+        application=tuple(_unique(parser.lists["application"])),
+        preamble=parser.preamble,
         prefers_foundational=bool(_FOUNDATIONAL.search(text) and _APPLICATION_WORDS.search(text)),
     )
+
+
+class _Parser:
+    """Line-by-line state of parse_topics: the open section, or the list that bare bullets join."""
+
+    def __init__(self) -> None:
+        self.sections: list[dict] = []
+        self.lists: dict[str, list[Term]] = {"keywords": [], "negative": [], "application": []}
+        self.preamble = ""
+        self.current: dict | None = None  # the open section
+        self.from_heading = False  # the open section was started by a Markdown heading
+        self.mode = "keywords"  # the list that bare bullets outside a section join
+
+    def feed(self, line: str) -> None:
+        stripped = _MARKUP.sub("", line).strip()
+        if not stripped:
+            return
+        heading = _HEADING.match(stripped)
+        if heading:
+            self._heading(heading.group(2).strip())
+            return
+        numbered = _NUMBERED.match(stripped)
+        if numbered:
+            self._open(numbered.group(2).strip(), from_heading=False)
+            return
+        is_bullet = bool(_BULLET.match(stripped))
+        body_line = _BULLET.sub("", stripped)
+        label, colon, body = body_line.partition(":")
+        if colon and len(label) <= 80 and not body.strip():
+            # A label on its own line ("Keywords:") names the list that the next bullets join.
+            kind = _label_kind(label)
+            if kind in ("keywords", "negative", "application"):
+                self.current, self.mode = None, kind
+            return
+        if not colon or len(label) > 80:
+            self._plain(body_line, is_bullet, stripped)
+            return
+        kind = _label_kind(label)
+        inside = self.current is not None and (line[:1].isspace() or self.from_heading)
+        if inside and kind in ("relevant", "negative"):
+            assert self.current is not None
+            if kind == "relevant":
+                self.current["relevant"].append(body.strip())
+                self.current["terms"].extend(split_terms(body))
+            else:
+                self.current["not"].append(body.strip())
+            return
+        self.current = None
+        if kind in ("keywords", "negative", "application"):
+            self.lists[kind].extend(split_terms(body))
+        elif kind == "relevant":
+            self.lists["keywords"].extend(split_terms(body))
+
+    def _heading(self, title: str) -> None:
+        numbered = _NUMBERED.match(title)
+        if numbered:
+            self._open(numbered.group(2).strip(), from_heading=True)
+            return
+        kind = _label_kind(title)
+        if kind in ("keywords", "negative", "application"):
+            self.current, self.mode = None, kind
+        elif "topic" in title.lower() or "interest" in title.lower():
+            self.current, self.mode = None, "keywords"  # the document's own title
+        else:
+            self._open(title, from_heading=True)
+
+    def _open(self, title: str, from_heading: bool) -> None:
+        self.current = {"title": title, "relevant": [], "terms": [], "not": []}
+        self.sections.append(self.current)
+        self.from_heading = from_heading
+
+    def _plain(self, text: str, is_bullet: bool, line: str) -> None:
+        """A line without a label: a bullet adds its phrases, prose describes the open section."""
+        if self.current is not None:
+            self.current["relevant"].append(text.strip())
+            if is_bullet:
+                self.current["terms"].extend(split_terms(text))
+        elif is_bullet:
+            self.lists[self.mode].extend(split_terms(text))
+        elif not self.preamble and not self.sections:
+            self.preamble = line
 
 
 def _topics_part(text: str) -> str:
@@ -145,7 +194,7 @@ def _label_kind(label: str) -> str:
     label = label.lower()
     if "application" in label or "score low" in label:
         return "application"
-    if "irrelevant" in label or "not relevant" in label or "not follow" in label or "exclude" in label:
+    if any(word in label for word in _NEGATIVE_LABELS):
         return "negative"
     if "keyword" in label:
         return "keywords"

@@ -183,3 +183,32 @@ def test_integer_accepted_for_float(tmp_path):
     settings = load_config(write(tmp_path / "c.toml", "[llm]\ntimeout = 60\nmax_cost_usd = 1\n")).settings
     assert settings.llm.timeout == 60.0
     assert settings.llm.max_cost_usd == 1.0
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ('"0.6"', "is not a number; write a fraction such as 0.6"),
+        ("true", "is not a number"),
+        ("1", "1 keeps a single paper; write 1.0 to keep every candidate"),
+        ("0", "keeps no paper"),
+        ("1.5", "is not a fraction in (0, 1]"),
+    ],
+)
+def test_prefilter_keep_errors(tmp_path, value, expected):
+    message = error_of(write(tmp_path / "c.toml", f"[selection]\nprefilter_keep = {value}\n"))
+    assert "[selection] prefilter_keep" in message
+    assert expected in message
+
+
+@pytest.mark.parametrize(("value", "kept"), [("0.6", 0.6), ("1.0", 1.0), ("50", 50)])
+def test_prefilter_keep_values(tmp_path, value, kept):
+    config = load_config(write(tmp_path / "c.toml", f'[selection]\nprefilter = "keywords"\nprefilter_keep = {value}\n'))
+    assert config.settings.selection.prefilter_keep == kept
+    assert type(config.settings.selection.prefilter_keep) is type(kept)
+
+
+def test_unknown_prefilter_lists_choices(tmp_path):
+    message = error_of(write(tmp_path / "c.toml", '[selection]\nprefilter = "bogus"\n'))
+    assert "[selection] prefilter" in message
+    assert "keywords+embeddings" in message

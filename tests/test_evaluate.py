@@ -294,3 +294,59 @@ def test_listing_as_json_array(tmp_path):
 
     assert [(p.id, p.version) for p in papers] == [("2509.00001", 2), ("2509.00002", 1)]
     assert [p.id for p in select_categories(papers, ["cs.LG"])] == ["2509.00001"]
+
+
+def test_duplicate_ids_keep_longer_abstract(tmp_path):
+    path = tmp_path / "listing.jsonl"
+    path.write_text(
+        '{"id": "2509.00001", "title": "A", "summary": ""}\n'
+        '{"id": "2509.00001", "title": "A", "summary": "The full abstract."}\n'
+    )
+
+    papers = load_listing_file(path)
+
+    assert len(papers) == 1
+    assert papers[0].abstract == "The full abstract."
+
+
+@pytest.mark.parametrize("line", ['{"id": null, "title": "x"}', '{"id": "2509.00001"}'])
+def test_listing_entry_needs_id_and_title(tmp_path, line):
+    path = tmp_path / "listing.jsonl"
+    path.write_text(line + "\n")
+
+    with pytest.raises(ConfigError, match="line 1"):
+        load_listing_file(path)
+
+
+def test_eval_command_rejects_picks_outside_listing(tmp_path):
+    from click.testing import CliRunner
+
+    from paperdigest.cli import EXIT_USAGE, main
+
+    picks = tmp_path / "picks.json"
+    picks.write_text('{"papers": [{"id": "2509.00001", "relevant": true}]}')
+    listing = Path(__file__).parent / "fixtures" / "selection" / "2025-09-12.listing.jsonl"
+    topics = Path(__file__).parent.parent / "prompts" / "topics.md"
+
+    result = CliRunner().invoke(main, ["eval", "--listing", str(listing), "--picks", str(picks), "--topics", str(topics), "--ranker", "keywords"])
+
+    assert result.exit_code == EXIT_USAGE
+    assert "none of the 1 picks" in result.output
+
+
+def test_eval_command_rejects_non_utf8_topics(tmp_path):
+    from click.testing import CliRunner
+
+    from paperdigest.cli import EXIT_USAGE, main
+
+    topics = tmp_path / "topics.md"
+    topics.write_bytes(b"caf\xe9 pruning\n")
+    selection = Path(__file__).parent / "fixtures" / "selection"
+
+    result = CliRunner().invoke(
+        main,
+        ["eval", "--listing", str(selection / "2025-09-12.listing.jsonl"), "--picks", str(selection / "2025-09-12.picks.json"), "--topics", str(topics)],
+    )
+
+    assert result.exit_code == EXIT_USAGE
+    assert "is not UTF-8 text" in result.output

@@ -90,10 +90,10 @@ def test_only_kept_papers_reach_the_model(workdir):
 
 
 def test_followed_author_passes_a_tiny_prefilter(workdir):
-    result, sent = run_with_server(workdir, "keywords", "1")
+    result, sent = run_with_server(workdir, "keywords", "2")
 
     assert result.exit_code == 0, result.output
-    kept, _ = expected_kept(workdir, "keywords", 1)
+    kept, _ = expected_kept(workdir, "keywords", 2)
     assert set(sent) == kept | {FOLLOWED_PAPER}
 
 
@@ -112,9 +112,10 @@ def test_digest_and_json_report_the_prefilter(workdir):
     assert len(prefiltered) == report["dropped"]
     assert all(p["reason"].startswith("prefilter (keywords) ranked it") for p in prefiltered)
     markdown = (workdir / "out" / "2025-09-12.md").read_text()
+    assert report["followed"] == 1
     line = (
-        f"Prefilter (keywords, keeps 60%): {report['kept']} of {report['ranked']} candidates sent to the model, "
-        f"{report['dropped']} dropped before scoring"
+        f"Prefilter (keywords, keeps 60%): {report['kept']} of {report['ranked']} ranked candidates sent to the "
+        f"model, {report['dropped']} dropped before scoring; 1 paper by followed authors sent without ranking"
     )
     assert line in markdown
     assert f"Total scanned papers: {len(sent)}" in markdown

@@ -161,7 +161,9 @@ def test_unknown_ranker_raises_config_error(profile):
         (100, 100, 1),
         (1, 1, 10),
         (1, 4, 10),
-        (2, 4, 6),
+        (2, 4, 9),
+        (5, 5, 6),
+        (20, 20, 1),
     ],
 )
 def test_relevance_for_bands(rank, total, relevance):

@@ -182,3 +182,17 @@ def test_index_phrase_with_stopword():
 
 def test_stem_word_ending_in_double_s():
     assert stem("compress") == stem("compressed")
+
+
+@pytest.mark.parametrize("text", ["Schrodinger bridges", 'Schr\\"odinger bridge', "Schro\u0308dinger bridge", "SCHRÖDINGER BRIDGE"])
+def test_index_folds_accents_and_tex(text):
+    built = term("Schrödinger bridge")
+
+    assert PhraseIndex([built]).count(text)[built.key] == 1
+
+
+@pytest.mark.parametrize(("phrase", "text"), [("spatio-temporal modeling", "Spatiotemporal Modeling"), ("low-rank", "a lowrank update"), ("fine-tuning", "finetuning")])
+def test_index_joins_compounds(phrase, text):
+    built = term(phrase)
+
+    assert PhraseIndex([built]).count(text)[built.key] == 1

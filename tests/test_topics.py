@@ -269,3 +269,37 @@ def test_quoted_topics_section_of_digest():
     assert [s.title for s in profile.sections] == ["Model Compression"]
     assert [t.text for t in profile.sections[0].terms] == ["pruning", "quantization"]
     assert [t.text for t in profile.negative] == ["Federated Learning"]
+
+
+def test_bullet_list_read_as_keywords():
+    profile = parse_topics("- quantization\n- pruning\n- mixture of experts\n")
+
+    assert [t.text for t in profile.keywords] == ["quantization", "pruning", "mixture of experts"]
+    assert not profile.empty
+
+
+def test_heading_sections_with_bullets():
+    profile = parse_topics("## Model compression\n- pruning\n- quantization\n\n## Not interested\n- reinforcement learning\n")
+
+    assert [s.title for s in profile.sections] == ["Model compression"]
+    assert [t.text for t in profile.sections[0].terms] == ["pruning", "quantization"]
+    assert [t.text for t in profile.negative] == ["reinforcement learning"]
+
+
+def test_numbered_heading_opens_section():
+    profile = parse_topics("# My topics\n\n## 1. Model compression\nPruning of large models.\n- Relevant: low-rank\n")
+
+    assert [s.title for s in profile.sections] == ["Model compression"]
+    assert [t.text for t in profile.sections[0].terms] == ["low-rank"]
+    assert "Pruning of large models." in profile.sections[0].text
+
+
+def test_label_line_then_bullets():
+    profile = parse_topics("Keywords:\n- Schrödinger bridge\n- diffusion\nNot interested:\n- robotics\n")
+
+    assert [t.text for t in profile.keywords] == ["Schrödinger bridge", "diffusion"]
+    assert [t.text for t in profile.negative] == ["robotics"]
+
+
+def test_prose_only_is_empty():
+    assert parse_topics("I like good papers about learning.\n").empty
