@@ -8,13 +8,13 @@ Three rankers, by name:
   that most papers share count little. Terms of the areas the reader does not follow subtract;
   application areas subtract half as much. When topics.md asks for methods or theory over
   applications, cue words of either kind of paper ("we prove", "a dataset of") add a small signal.
-- ``embeddings``: cosine similarity of the paper's WordLlama vector with each numbered topic
-  section, best section counted.
+- ``embeddings``: cosine similarity of the paper's WordLlama vector with each topic section (or,
+  without sections, with the keyword list); the closest section counts.
 - ``keywords+embeddings``: both, each signal scaled to zero mean and unit spread over the day,
   then added.
 
-The weights are fixed constants below, chosen by reading the two layouts of topics files we know
-and checked on one real day (docs/benchmarks.md says which); they are not fitted per day.
+The weights are fixed constants below, set by reading two topics files and checked on one real
+day (docs/benchmarks.md gives the day and the figures). No run fits them to its own papers.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ RANKERS = ("keywords", "embeddings", "keywords+embeddings")
 TITLE_WEIGHT = 3.0
 ABSTRACT_WEIGHT = 1.0
 KEYWORD_WEIGHT = 1.5  # terms listed as keywords, in topics.md or [rules] keywords
-SECTION_WEIGHT = 1.0  # terms of a numbered topic section
+SECTION_WEIGHT = 1.0  # terms of a topic section
 NEGATIVE_WEIGHT = 1.0
 APPLICATION_WEIGHT = 0.5
 STYLE_WEIGHT = 0.5  # weight of the methods-or-theory cue signal in the sum of scaled signals
@@ -52,8 +52,8 @@ APPLIED_CUES = (
     "hospital", "student", "survey", "pipeline", "agent", "tool", "user", "prompting",
 )  # fmt: skip
 
-# Relevance from the place in the day's ranking: the top 5% get 10, the next 5% get 9, and so on.
-# With the default cutoff of 7, the top 20% of candidates reach the digest.
+# Relevance from the place in the day's ranking: the top 5% get 10, each next 5% one less down to
+# 7, then wider bands. With the default cutoff of 7, at most the top 20% reach the digest.
 RELEVANCE_BANDS = (0.05, 0.10, 0.15, 0.20, 0.30, 0.40, 0.55, 0.70, 0.85)
 # Bands are shares of at least this many papers, so a small pool, such as the few candidates left
 # by [rules] keywords, is not cut to its top 20%: 5 candidates get 10, 9, 8, 7 and 6.
@@ -71,7 +71,7 @@ class Ranked:
     score: float  # the sum of scaled signals; only the order matters
     matched: tuple[str, ...] = ()  # topic terms found, title matches first
     against: tuple[str, ...] = ()  # terms of areas the reader does not follow
-    topic: str = ""  # the closest numbered topic section (embeddings)
+    topic: str = ""  # the closest topic section (embeddings)
     similarity: float | None = None  # cosine similarity with that section
 
 
