@@ -410,6 +410,23 @@ def render_command(digest_json: Path, formats: tuple[str, ...], out_dir: Path | 
         _fail(OSError(f"cannot read {digest_json} or write the digest: {exc}"), 0)
 
 
+def _eval_categories(text: str | None) -> list[str]:
+    """Check the --categories of eval as the config checks [arxiv] categories."""
+    from paperdigest.arxiv.taxonomy import canonical_category, suggest_categories
+
+    codes = []
+    for code in (c.strip() for c in (text or "").split(",")):
+        if not code:
+            continue
+        canonical = canonical_category(code)
+        if canonical is None:
+            close = suggest_categories(code)
+            hint = f"; did you mean {', '.join(close)}?" if close else ""
+            raise ConfigError(f"--categories: unknown arXiv category {code!r}{hint}")
+        codes.append(canonical)
+    return codes
+
+
 @main.command("eval")
 @click.option("--listing", "listing_path", type=click.Path(path_type=Path, exists=True, dir_okay=False), required=True, help="The day's papers: a JSON Lines listing, or a feed file saved by `paperdigest fetch`.")
 @click.option("--picks", "picks_path", type=click.Path(path_type=Path, exists=True, dir_okay=False), required=True, help="The model's picks: a digest JSON of paperdigest, or an output JSON of gpt_paper_assistant keyed by arXiv id.")
@@ -434,10 +451,11 @@ def eval_command(
     from paperdigest.topics import parse_topics
 
     _setup_logging(0, False)
+    wanted: list[str] = []
     try:
         papers = load_listing_file(listing_path)
-        if categories:
-            wanted = [c.strip() for c in categories.split(",") if c.strip()]
+        wanted = _eval_categories(categories)
+        if wanted:
             papers = select_categories(papers, wanted)
             if not papers:
                 raise ConfigError(f"no paper of {listing_path} is in {', '.join(wanted)}; check --categories")
@@ -446,7 +464,7 @@ def eval_command(
         if profile.empty:
             raise ConfigError(f"{topics_path} names no topic sections and no keywords, so no ranking can use it")
         results = []
-        for name in rankers or RANKERS:
+        for name in dict.fromkeys(rankers or RANKERS):
             try:
                 ranker = Ranker(name, profile)
             except EmbeddingsUnavailable as exc:
@@ -465,10 +483,12 @@ def eval_command(
         _fail(ConfigError(f"cannot read {topics_path}: {exc.strerror}"), 0)
     found = results[0].picks if results else 0
     missing = len(picks) - found
+    where = f"the papers of {listing_path}" + (f" in {', '.join(wanted)}" if wanted else "")
     if results and not found:
-        _fail(ConfigError(f"none of the {len(picks)} picks in {picks_path} is in {listing_path}; check that both are of the same day"), 0)
+        hint = "check --categories, and" if wanted else ""
+        _fail(ConfigError(f"none of the {len(picks)} picks in {picks_path} is among {where}; {hint} check that both are of the same day"), 0)
     if missing:
-        click.echo(f"Warning: {missing} of the {len(picks)} picks are not in the listing and are left out", err=True)
+        click.echo(f"Warning: {missing} of the {len(picks)} picks are not among {where} and are left out", err=True)
     if as_json:
         click.echo(json.dumps([r.to_dict() for r in results], indent=2))
         return

@@ -125,6 +125,13 @@ class LLMSettings(_Section):
         return value
 
 
+def _toml_text(value: Any) -> str:
+    """Show a value as it was written in TOML: true rather than True."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return repr(value)
+
+
 class SelectionSettings(_Section):
     relevance_cutoff: Int = Field(default=7, ge=1, le=10)
     novelty_cutoff: Int = Field(default=7, ge=1, le=10)
@@ -136,7 +143,7 @@ class SelectionSettings(_Section):
     def _keep_number(cls, value: Any) -> Any:
         if isinstance(value, (bool, str)) or not isinstance(value, (int, float)):
             raise ValueError(
-                f"{value!r} is not a number; write a fraction such as 0.6 or a count such as 50, without quotes"
+                f"{_toml_text(value)} is not a number; write a fraction such as 0.6 or a count such as 50, without quotes"
             )
         if value == 1 and isinstance(value, int):
             raise ValueError("1 keeps a single paper; write 1.0 to keep every candidate, or a count of at least 2")

@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from paperdigest.arxiv.source import in_categories
 from paperdigest.errors import ConfigError
 from paperdigest.models import Paper
 from paperdigest.ranking import Ranked
@@ -98,14 +99,14 @@ def load_listing_file(path: Path) -> list[Paper]:
         if earlier is None or len(paper.abstract) > len(earlier.abstract):
             papers[paper.id] = paper
     if not papers:
-        raise ConfigError(f"the listing {path} holds no papers")
+        raise ConfigError(f"the listing {path} contains no papers")
     return list(papers.values())
 
 
 def select_categories(papers: Sequence[Paper], categories: Sequence[str]) -> list[Paper]:
-    """Keep the papers listed in any of the categories (primary or cross-list)."""
-    wanted = set(categories)
-    return [p for p in papers if wanted & set(p.categories)]
+    """Keep the papers listed in any of the categories or archives ("cs"), primary or cross-list."""
+    wanted = {c.casefold() for c in categories}
+    return [p for p in papers if any(in_categories(code.casefold(), wanted) for code in p.categories)]
 
 
 def _paper_from_entry(entry: dict) -> Paper:
@@ -142,7 +143,7 @@ def load_picks(path: Path) -> set[str]:
     except ValueError as exc:
         raise ConfigError(f"the picks {path} are not JSON: {exc}") from None
     if isinstance(document, dict) and isinstance(document.get("papers"), list):
-        picks = {str(p["id"]) for p in document["papers"] if isinstance(p, dict) and p.get("relevant") and "id" in p}
+        picks = {str(p["id"]) for p in document["papers"] if isinstance(p, dict) and "id" in p and _picked(p, document)}
     elif isinstance(document, dict):
         picks = {_VERSION.sub("", str(key)) for key in document}
         strays = sorted(key for key in picks if not _ARXIV_ID.fullmatch(key))
@@ -158,6 +159,19 @@ def load_picks(path: Path) -> set[str]:
     if not picks:
         raise ConfigError(f"{path} holds no picked papers, so there is nothing to evaluate")
     return picks
+
+
+def _picked(paper: dict, document: dict) -> bool:
+    """A paper the digest's scores selected; a followed author's paper counts only if its scores did."""
+    if not paper.get("relevant"):
+        return False
+    if not paper.get("followed"):
+        return True
+    cutoffs = document.get("cutoffs") if isinstance(document.get("cutoffs"), dict) else {}
+    relevance, novelty = paper.get("relevance"), paper.get("novelty")
+    if not isinstance(relevance, int) or relevance < (cutoffs.get("relevance") or 0):
+        return False
+    return novelty is None or not isinstance(cutoffs.get("novelty"), int) or novelty >= cutoffs["novelty"]
 
 
 def format_table(results: Sequence[Evaluation]) -> str:

@@ -131,6 +131,7 @@ class PrefilterReport:
     kept: int
     dropped: int
     followed: int = 0  # papers by followed authors, sent to the model without ranking
+    warning: str = ""  # why the ranking may be no better than the listing order
 
     @property
     def keep_text(self) -> str:

@@ -17,13 +17,13 @@ from paperdigest.arxiv.calendar import NEW_YORK, is_weekend, latest_announcement
 from paperdigest.arxiv.source import load_listing
 from paperdigest.budget import Budget
 from paperdigest.config import LoadedConfig
-from paperdigest.cost import Price, TokenCounter, compute_cost, find_price
+from paperdigest.cost import Price, TokenCounter, compute_cost, find_price, format_cost_cells
 from paperdigest.errors import ConfigError, EmbeddingsUnavailable, FeedFormatError, FetchError, MissingKeyError, PaperdigestError, StaleFeedError
 from paperdigest.fsutil import FolderLock, write_atomic
 from paperdigest.llm import ChatModel, RequestSettings
 from paperdigest.models import Cost, Digest, Fate, Listing, Paper, PaperResult, PrefilterReport, Usage, offline_label
 from paperdigest.prompt import PromptSet, build_messages, load_prompts
-from paperdigest.ranking import RANKERS, OfflineScorer, Ranker, keep_count
+from paperdigest.ranking import RANKERS, OfflineScorer, Ranker, keep_count, weak_ranking_warning
 from paperdigest.ratelimit import RateLimiter
 from paperdigest.render import render_json, render_markdown
 from paperdigest.rules import Rules, Triage
@@ -274,7 +274,14 @@ def _backfill_one(config: LoadedConfig, day: dt.date, options: RunOptions, conte
     if result.existing is not None:
         return BackfillLine(day, "exists", f"{result.existing} exists; skipped (use --force to rebuild)", result)
     if result.plan is not None:
-        return BackfillLine(day, "planned", f"{result.plan.candidates} candidates, {len(result.plan.batches)} requests", result)
+        plan = result.plan
+        parts = [f"{plan.candidates} candidates"]
+        if plan.prefilter is not None:
+            parts.append(f"prefilter keeps {plan.prefilter.kept} of {plan.prefilter.ranked}")
+        parts.append(f"{len(plan.batches)} requests")
+        if plan.cost is not None:
+            parts.append(f"estimated {format_cost_cells(plan.cost)[2]}")
+        return BackfillLine(day, "planned", ", ".join(parts), result)
     digest = result.digest
     assert digest is not None
     status = "partial" if result.partial else "written"
@@ -442,7 +449,10 @@ def _prefilter(
         for paper_id, rank in cut.items()
     }
     followed = len(triage.candidates) - total
-    report = PrefilterReport(selection.prefilter, selection.prefilter_keep, total, kept_count, len(cut), followed)
+    warning = weak_ranking_warning(ranking, selection.prefilter)
+    if warning:
+        log.warning("prefilter: %s", warning)
+    report = PrefilterReport(selection.prefilter, selection.prefilter_keep, total, kept_count, len(cut), followed, warning)
     log.info(
         "prefilter (%s): %d of %d candidates kept for the model, %d dropped; %d followed-author papers pass",
         selection.prefilter, kept_count, total, len(cut), followed,
@@ -562,6 +572,11 @@ def _build_digest(
         else:
             cost = compute_cost(outcome.usage, price)
     warnings.extend(listing.warnings)
+    for message in outcome.warnings:
+        log.warning(message)
+    warnings.extend(outcome.warnings)
+    if prefilter is not None and prefilter.warning:
+        warnings.append(f"prefilter: {prefilter.warning}")
     if outcome.requests_without_usage:
         message = (
             f"the model server reported no token usage for {outcome.requests_without_usage} of "

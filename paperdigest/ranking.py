@@ -58,7 +58,7 @@ RELEVANCE_BANDS = (0.05, 0.10, 0.15, 0.20, 0.30, 0.40, 0.55, 0.70, 0.85)
 # Bands are shares of at least this many papers, so a small pool, such as the few candidates left
 # by [rules] keywords, is not cut to its top 20%: 5 candidates get 10, 9, 8, 7 and 6.
 MIN_BAND_POOL = 20
-# Without embeddings, a paper that matches no topic term gets at most this relevance.
+# Without embeddings, a paper that matches no topic term and no theory cue gets at most this relevance.
 UNMATCHED_MAX_RELEVANCE = 3
 
 
@@ -71,6 +71,8 @@ class Ranked:
     score: float  # the sum of scaled signals; only the order matters
     matched: tuple[str, ...] = ()  # topic terms found, title matches first
     against: tuple[str, ...] = ()  # terms of areas the reader does not follow
+    applied: tuple[str, ...] = ()  # terms of application areas
+    cues: tuple[str, ...] = ()  # methods-or-theory cue words found, when the topics ask for them
     topic: str = ""  # the closest topic section (embeddings)
     similarity: float | None = None  # cosine similarity with that section
 
@@ -112,6 +114,7 @@ class Ranker:
         self.negative_keys = {t.key for t in profile.negative} - self.positive_keys
         self.application_keys = {t.key for t in profile.application} - self.positive_keys - self.negative_keys
         self.theory_keys = {t.key for t in theory}
+        self.cue_names = {t.key: t.text for t in theory}
         self.applied_keys = {t.key for t in applied} - self.positive_keys
 
     def rank(self, papers: Sequence[Paper]) -> list[Ranked]:
@@ -121,29 +124,32 @@ class Ranker:
         signals: list[tuple[float, list[float]]] = []
         matched: list[tuple[str, ...]] = [()] * len(papers)
         against: list[tuple[str, ...]] = [()] * len(papers)
+        applied: list[tuple[str, ...]] = [()] * len(papers)
+        cues: list[tuple[str, ...]] = [()] * len(papers)
         topics = [""] * len(papers)
         similarities: list[float | None] = [None] * len(papers)
         counts = [(self.index.count(p.title), self.index.count(p.abstract)) for p in papers] if self.uses_keywords else []
         if self.uses_keywords:
-            lexical, matched, against = self._lexical(papers, counts)
+            lexical, matched, against, applied = self._lexical(papers, counts)
             signals.append((1.0, lexical))
         if self.embedder is not None:
             sims, topics = self._embedding(papers)
             similarities = list(sims)
             signals.append((1.0, list(sims)))
         if self.profile.prefers_foundational and self.uses_keywords:
-            signals.append((STYLE_WEIGHT, self._style(counts)))
+            style, cues = self._style(counts)
+            signals.append((STYLE_WEIGHT, style))
         totals = [0.0] * len(papers)
         for weight, values in signals:
             for index, value in enumerate(_standardize(values)):
                 totals[index] += weight * value
         order = sorted(range(len(papers)), key=lambda i: -totals[i])
         return [
-            Ranked(papers[i], place, totals[i], matched[i], against[i], topics[i], similarities[i])
+            Ranked(papers[i], place, totals[i], matched[i], against[i], applied[i], cues[i], topics[i], similarities[i])
             for place, i in enumerate(order, 1)
         ]
 
-    def _lexical(self, papers: Sequence[Paper], counts) -> tuple[list[float], list[tuple[str, ...]], list[tuple[str, ...]]]:
+    def _lexical(self, papers: Sequence[Paper], counts) -> tuple[list[float], list[tuple[str, ...]], list[tuple[str, ...]], list[tuple[str, ...]]]:
         regex_hits = [
             [(text, len(p.findall(paper.title)), len(p.findall(paper.abstract))) for text, p in self.rule_patterns]
             for paper in papers
@@ -167,7 +173,7 @@ class Ranker:
             return value
 
         names = self.names
-        scores, matched, against = [], [], []
+        scores, matched, against, applied = [], [], [], []
         for (title_hits, abstract_hits), rule_hits in zip(counts, regex_hits):
             score = 0.0
             found: list[str] = []
@@ -179,22 +185,27 @@ class Ranker:
                 if in_title or in_abstract:
                     score += KEYWORD_WEIGHT * idf(text) * strength(in_title, in_abstract)
                     found.append(text)
-            bad: list[str] = []
+            not_followed: list[str] = []
+            application: list[str] = []
             for key in sorted(present & (self.negative_keys | self.application_keys), key=lambda k: names[k]):
                 weight = NEGATIVE_WEIGHT if key in self.negative_keys else APPLICATION_WEIGHT
                 score -= weight * idf(key) * (TITLE_WEIGHT * bool(title_hits[key]) + ABSTRACT_WEIGHT * bool(abstract_hits[key]))
-                bad.append(names[key])
+                (not_followed if key in self.negative_keys else application).append(names[key])
             scores.append(score)
             matched.append(tuple(dict.fromkeys(found)))
-            against.append(tuple(bad))
-        return scores, matched, against
+            against.append(tuple(not_followed))
+            applied.append(tuple(application))
+        return scores, matched, against, applied
 
-    def _style(self, counts) -> list[float]:
-        values = []
+    def _style(self, counts) -> tuple[list[float], list[tuple[str, ...]]]:
+        """Count theory cues minus applied cues per paper; also return the theory cues found."""
+        values, found = [], []
         for title_hits, abstract_hits in counts:
             present = {*title_hits, *abstract_hits}
-            values.append(float(len(present & self.theory_keys) - len(present & self.applied_keys)))
-        return values
+            theory = present & self.theory_keys
+            values.append(float(len(theory) - len(present & self.applied_keys)))
+            found.append(tuple(sorted(self.cue_names[key] for key in theory)))
+        return values, found
 
     def _embedding(self, papers: Sequence[Paper]):
         import numpy as np
@@ -228,9 +239,9 @@ def _standardize(values: Sequence[float]) -> list[float]:
 
 def relevance_for(rank: int, total: int) -> int:
     """Map a place in the day's ranking to the 1-10 relevance scale by RELEVANCE_BANDS."""
-    share = (rank - 1) / max(total, MIN_BAND_POOL)
+    share = rank / max(total, MIN_BAND_POOL)
     for index, bound in enumerate(RELEVANCE_BANDS):
-        if share < bound:
+        if share <= bound + 1e-9:
             return 10 - index
     return 1
 
@@ -240,6 +251,17 @@ def keep_count(keep: float | int, total: int) -> int:
     if isinstance(keep, float):
         return min(total, math.ceil(keep * total - 1e-9))
     return min(total, keep)
+
+
+def weak_ranking_warning(ranking: Sequence[Ranked], method: str) -> str:
+    """Explain a keywords ranking in which no paper matched a topic term; "" when some did."""
+    if "embeddings" in method or not ranking or any(item.matched for item in ranking):
+        return ""
+    return (
+        f"no term of topics.md or [rules] keywords matched any of the {len(ranking)} papers, so the {method} "
+        "ranking follows the listing order and theory cues only. Check that topics.md lists your topics as "
+        "phrases (see the README's layouts), or use the embeddings ranker"
+    )
 
 
 class OfflineScorer:
@@ -253,9 +275,12 @@ class OfflineScorer:
         outcome = ScoringOutcome()
         ranking = self.ranker.rank(candidates)
         total = len(ranking)
+        warning = weak_ranking_warning(ranking, self.ranker.method)
+        if warning:
+            outcome.warnings.append(warning)
         for item in ranking:
             relevance = relevance_for(item.rank, total)
-            if self.ranker.embedder is None and not item.matched:
+            if self.ranker.embedder is None and not item.matched and not item.cues:
                 relevance = min(relevance, UNMATCHED_MAX_RELEVANCE)
             outcome.scores[item.paper.id] = Score(item.paper.id, relevance, None, describe(item, total), rank=item.rank)
         return outcome
@@ -268,8 +293,12 @@ def describe(item: Ranked, total: int) -> str:
         parts.append("Matches: " + ", ".join(item.matched[:8]) + ".")
     if item.topic:
         parts.append(f"Closest topic: {item.topic} (similarity {item.similarity:.2f}).")
+    if item.cues:
+        parts.append("Methods-or-theory cues: " + ", ".join(item.cues[:5]) + ".")
     if item.against:
         parts.append("Areas not followed: " + ", ".join(item.against[:5]) + ".")
+    if item.applied:
+        parts.append("Application areas: " + ", ".join(item.applied[:5]) + ".")
     if len(parts) == 1:
         parts.append("No topic term matched.")
     return " ".join(parts)

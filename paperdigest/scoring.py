@@ -35,6 +35,7 @@ class ScoringOutcome:
     prompt: PromptText | None = None
     cached: int = 0  # scores taken from the cache, no request sent
     requests_without_usage: int = 0  # answers whose usage the server did not report
+    warnings: list[str] = field(default_factory=list)  # for the digest, e.g. a ranking without signal
 
 
 class Scorer(Protocol):

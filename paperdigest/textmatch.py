@@ -18,6 +18,7 @@ from paperdigest.tex import FOLD_LETTERS, decode_tex
 
 _WORD = re.compile(r"[A-Za-z0-9]+")
 _COMBINING = re.compile(r"[\u0300-\u036f]+")
+_PLURAL_ABBREVIATION = re.compile(r"[A-Z0-9-]*[A-Z][A-Z0-9-]*[A-Z]s")
 _ABBREVIATION = re.compile(r"[A-Za-z0-9]+(?:-[A-Za-z0-9]+)*")
 _SUFFIXES = tuple(
     sorted(
@@ -27,6 +28,9 @@ _SUFFIXES = tuple(
     )
 )
 _MIN_STEM = 4
+# Longest phrase that is a term; longer list items are descriptions ("parameter-efficient
+# fine-tuning" is four words here, since hyphens split words).
+MAX_TERM_WORDS = 5
 STOPWORDS = frozenset(
     """
     a an the of and or for on in to with without by from into via using use based its their that this these
@@ -87,7 +91,7 @@ class Term:
 
 
 def make_term(phrase: str, exact_case: bool = False) -> Term | None:
-    """Build a term from a phrase of one to three meaningful words; None when it is not one.
+    """Build a term from a phrase of one to MAX_TERM_WORDS meaningful words; None when it is not one.
 
     A single generic word ("methods", "architecture") is no term, but it counts inside a phrase.
     """
@@ -96,7 +100,7 @@ def make_term(phrase: str, exact_case: bool = False) -> Term | None:
         return Term(phrase, (phrase,), exact_case=True) if _ABBREVIATION.fullmatch(phrase) else None
     words = [w for w in _WORD.findall(fold_text(phrase)) if w.lower() not in STOPWORDS]
     stemmed = tuple(stem(w) for w in words)
-    if not 1 <= len(stemmed) <= 3:
+    if not 1 <= len(stemmed) <= MAX_TERM_WORDS:
         return None
     if all(s in _GENERIC_STEMS or s.isdigit() or len(s) < 2 for s in stemmed):
         return None
@@ -116,8 +120,10 @@ class PhraseIndex:
         self._exact: list[tuple[Term, re.Pattern[str]]] = []
         for term in self.terms:
             if term.exact_case:
-                # An abbreviation matches as written, with an optional plural: MoE, MoEs.
-                self._exact.append((term, re.compile(r"(?<![A-Za-z0-9])" + re.escape(term.text) + r"s?(?![A-Za-z0-9])")))
+                # An abbreviation matches as written, with an optional plural: MoE and MoEs, and
+                # one written as a plural matches its singular: GNNs and GNN.
+                base = term.text[:-1] if _PLURAL_ABBREVIATION.fullmatch(term.text) else term.text
+                self._exact.append((term, re.compile(r"(?<![A-Za-z0-9])" + re.escape(base) + r"s?(?![A-Za-z0-9])")))
                 continue
             forms = [term.words]
             if len(term.words) >= 2:

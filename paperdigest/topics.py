@@ -1,12 +1,16 @@
 """Read the reader's topics (prompts/topics.md) into terms and sections the offline rankers use.
 
-Two layouts are understood, and mixed ones too:
+These layouts are understood, and mixes of them:
 
-- numbered sections ("1. Model architecture") whose indented lines are labelled "Relevant:" and
-  "Not relevant:" (or "Irrelevant:");
-- unindented labelled lines: keywords ("Keywords that signal a match: ...", "- Relevant: ..."),
-  areas the reader does not follow ("Irrelevant:", "Areas the reader does not follow:"), and
-  application areas that score low ("Application: ...").
+- numbered sections ("1. Model architecture", also as a heading) with lines labelled "Relevant:"
+  and "Not relevant:" (or "Irrelevant:"); a longer label belongs to a numbered section only when
+  it is indented under it;
+- a section per Markdown heading, with one phrase per bullet;
+- labelled lists, on one line or as a label followed by bullets: keywords ("Keywords that signal
+  a match: ...", "- Relevant: ..."), areas the reader does not follow ("Irrelevant:", "Not
+  interested:", "Areas the reader does not follow:"), and application areas that score low
+  ("Application: ...");
+- a plain bulleted list, read as keywords.
 
 Parsing is pure: it takes the text and returns a TopicProfile.
 """
@@ -23,13 +27,21 @@ _HEADING = re.compile(r"^(#{1,6})\s+(.*)$")
 _NUMBERED = re.compile(r"^\s*(\d{1,2})[.)]\s+(.+)$")
 _BULLET = re.compile(r"^\s*[-*+]\s+")
 _MARKUP = re.compile(r"\*\*|__|`")
-_ABBREVIATION = re.compile(r"\(([A-Za-z][A-Za-z0-9-]{1,9})\)")
+_ABBREVIATION = re.compile(r"\(([A-Za-z0-9][A-Za-z0-9-]{1,14})\)")
 _PARENTHESES = re.compile(r"\([^()]*\)")
 # A comma list is split at these; "and"/"or" are handled like a slash, see _expand_alternatives.
 _LIST_SEPARATOR = re.compile(r"[,;:]|\.(?=\s|$)|\betc\b\.?", re.IGNORECASE)
 _CONJUNCTION = re.compile(r"\s+(?:and|or)\s+", re.IGNORECASE)
+# Labels of areas the reader does not follow: these phrases anywhere, or these words opening a
+# label of at most two words ("Avoid:", "Not interested:"), but not "Skip connections".
+_NEGATIVE_PHRASE = re.compile(
+    r"\b(?:irrelevant|not relevant|not interest\w*|uninterest\w*|(?:do not|don't|does not) follow|"
+    r"not followed|exclude[ds]?|out of scope)\b"
+)
+_NEGATIVE_FIRST_WORDS = ("avoid", "ignore", "skip", "not", "no", "exclude")
+# A heading that titles the whole file rather than one topic: "Topics of interest", "Relevant Topics".
+_DOCUMENT_TITLE = re.compile(r"^(?:my |relevant |research |reading )?(?:topics|interests)\b", re.IGNORECASE)
 # Words that make a stated preference for foundational work over applications.
-_NEGATIVE_LABELS = ("irrelevant", "not relevant", "not follow", "not interest", "uninterest", "exclude", "avoid", "ignore", "skip", "do not", "don't")
 _FOUNDATIONAL = re.compile(r"\bfoundational\b|\btheor(?:y|ies|etical)\b|\bfundamental research\b", re.IGNORECASE)
 _APPLICATION_WORDS = re.compile(r"\bappl(?:y|ies|ied|ication|ications)\b", re.IGNORECASE)
 
@@ -46,14 +58,14 @@ class TopicSection:
 
 @dataclass(frozen=True)
 class TopicProfile:
-    """What topics.md says the reader wants, in matchable form."""
+    """The reader's interests from topics.md, in matchable form."""
 
     sections: tuple[TopicSection, ...] = ()
     keywords: tuple[Term, ...] = ()  # terms listed outside sections as signals of a match
     negative: tuple[Term, ...] = ()  # areas the reader does not follow
     application: tuple[Term, ...] = ()  # application areas that score low unless the method is new
     preamble: str = ""  # the first paragraph of plain text
-    prefers_foundational: bool = False  # the text asks for methods or theory over applications
+    prefers_foundational: bool = False  # the text prefers methods or theory to applications
 
     @property
     def positive(self) -> tuple[Term, ...]:
@@ -106,8 +118,9 @@ class _Parser:
         self.lists: dict[str, list[Term]] = {"keywords": [], "negative": [], "application": []}
         self.preamble = ""
         self.current: dict | None = None  # the open section
-        self.from_heading = False  # the open section was started by a Markdown heading
+        self.indented_only = False  # the open section is numbered: long labels under it must be indented
         self.mode = "keywords"  # the list that bare bullets outside a section join
+        self.section_mode = "terms"  # where bare bullets inside the open section go: "terms" or "not"
 
     def feed(self, line: str) -> None:
         stripped = _MARKUP.sub("", line).strip()
@@ -115,64 +128,69 @@ class _Parser:
             return
         heading = _HEADING.match(stripped)
         if heading:
-            self._heading(heading.group(2).strip())
+            self._heading(len(heading.group(1)), heading.group(2).strip())
             return
         numbered = _NUMBERED.match(stripped)
         if numbered:
-            self._open(numbered.group(2).strip(), from_heading=False)
+            self._open(numbered.group(2).strip(), indented_only=True)
             return
         is_bullet = bool(_BULLET.match(stripped))
         body_line = _BULLET.sub("", stripped)
         label, colon, body = body_line.partition(":")
-        if colon and len(label) <= 80 and not body.strip():
-            # A label on its own line ("Keywords:") names the list that the next bullets join.
-            kind = _label_kind(label)
-            if kind in ("keywords", "negative", "application"):
-                self.current, self.mode = None, kind
-            return
         if not colon or len(label) > 80:
             self._plain(body_line, is_bullet, stripped)
             return
         kind = _label_kind(label)
-        inside = self.current is not None and (line[:1].isspace() or self.from_heading)
+        # "Relevant:" and "Not relevant:" belong to the open section; a longer label, such as
+        # "Areas the reader does not follow:", does only when indented under a numbered section.
+        short = len(label.split()) <= 2
+        inside = self.current is not None and (short or line[:1].isspace() or not self.indented_only)
         if inside and kind in ("relevant", "negative"):
             assert self.current is not None
-            if kind == "relevant":
-                self.current["relevant"].append(body.strip())
-                self.current["terms"].extend(split_terms(body))
-            else:
-                self.current["not"].append(body.strip())
+            self.section_mode = "terms" if kind == "relevant" else "not"
+            if body.strip():
+                self._section_line(body.strip())
             return
         self.current = None
-        if kind in ("keywords", "negative", "application"):
+        if kind == "relevant":
+            kind = "keywords"
+        if kind in self.lists:
+            # A label on its own line ("Keywords:") names the list that the next bullets join.
+            self.mode = kind
             self.lists[kind].extend(split_terms(body))
-        elif kind == "relevant":
-            self.lists["keywords"].extend(split_terms(body))
 
-    def _heading(self, title: str) -> None:
+    def _heading(self, level: int, title: str) -> None:
         numbered = _NUMBERED.match(title)
         if numbered:
-            self._open(numbered.group(2).strip(), from_heading=True)
+            self._open(numbered.group(2).strip(), indented_only=False)
             return
         kind = _label_kind(title)
-        if kind in ("keywords", "negative", "application"):
+        if kind in self.lists:
             self.current, self.mode = None, kind
-        elif "topic" in title.lower() or "interest" in title.lower():
+        elif level == 1 or (_DOCUMENT_TITLE.match(title) and not self.sections):
             self.current, self.mode = None, "keywords"  # the document's own title
         else:
-            self._open(title, from_heading=True)
+            self._open(title, indented_only=False)
 
-    def _open(self, title: str, from_heading: bool) -> None:
+    def _open(self, title: str, indented_only: bool) -> None:
         self.current = {"title": title, "relevant": [], "terms": [], "not": []}
         self.sections.append(self.current)
-        self.from_heading = from_heading
+        self.indented_only = indented_only
+        self.section_mode = "terms"
+
+    def _section_line(self, text: str, is_list: bool = True) -> None:
+        assert self.current is not None
+        if self.section_mode == "not":
+            self.current["not"].append(text)
+            return
+        self.current["relevant"].append(text)
+        if is_list:
+            self.current["terms"].extend(split_terms(text))
 
     def _plain(self, text: str, is_bullet: bool, line: str) -> None:
         """A line without a label: a bullet adds its phrases, prose describes the open section."""
         if self.current is not None:
-            self.current["relevant"].append(text.strip())
-            if is_bullet:
-                self.current["terms"].extend(split_terms(text))
+            self._section_line(text.strip(), is_list=is_bullet)
         elif is_bullet:
             self.lists[self.mode].extend(split_terms(text))
         elif not self.preamble and not self.sections:
@@ -180,25 +198,33 @@ class _Parser:
 
 
 def _topics_part(text: str) -> str:
+    """Cut a whole digest down to the topics in its prompt appendix; return other text unchanged."""
     lines = text.splitlines()
-    headings = [(i, m) for i, m in ((i, _HEADING.match(line)) for i, line in enumerate(lines)) if m]
-    for index, match in reversed(headings):
-        if "topic" in match.group(2).lower():
+    headings = [(i, m) for i, m in ((i, _HEADING.match(line.strip())) for i, line in enumerate(lines)) if m]
+    appendix = next((i for i, m in headings if "selection prompt" in m.group(2).lower()), None)
+    if appendix is None:
+        return text
+    for index, match in headings:
+        if index > appendix and _DOCUMENT_TITLE.match(_MARKUP.sub("", match.group(2)).strip()):
             level = len(match.group(1))
             end = next((i for i, m in headings if i > index and len(m.group(1)) <= level), len(lines))
             return "\n".join(lines[index:end])
-    return text
+    return "\n".join(lines[appendix:])
 
 
 def _label_kind(label: str) -> str:
-    label = label.lower()
-    if "application" in label or "score low" in label:
+    """Classify a label or heading: application, negative, keywords, relevant or other."""
+    words = label.lower().replace("\u2019", "'").split()
+    if not words:
+        return "other"
+    text = " ".join(words)
+    if "score low" in text or "application area" in text or (words[0].startswith("application") and len(words) <= 2):
         return "application"
-    if any(word in label for word in _NEGATIVE_LABELS):
+    if _NEGATIVE_PHRASE.search(text) or (words[0] in _NEGATIVE_FIRST_WORDS and len(words) <= 2):
         return "negative"
-    if "keyword" in label:
+    if "keyword" in text:
         return "keywords"
-    if "relevant" in label:
+    if "relevant" in text:
         return "relevant"
     return "other"
 
@@ -208,7 +234,7 @@ def split_terms(body: str) -> list[Term]:
 
     "Sparse/Sparsity" gives two terms; "feature/dictionary learning" gives "feature learning" and
     "dictionary learning"; an abbreviation in parentheses, "(MoE)", is a case-sensitive term of its own.
-    Phrases longer than three words are descriptions, not terms, and are skipped.
+    Phrases longer than MAX_TERM_WORDS words are descriptions, not terms, and are skipped.
     """
     terms: list[Term] = []
     abbreviations = _ABBREVIATION.findall(body)
@@ -232,8 +258,9 @@ def _expand_alternatives(part: str) -> list[str]:
     """Spell out alternatives written with a slash, "and" or "or".
 
     "Conditional/Dynamic Networks" gives "Conditional Networks" and "Dynamic Networks". A slash
-    joins parts of one phrase, so the bare word is dropped; "and" or "or" may also join two
-    separate items ("Transformers and attention variants"), so the bare word is kept as well.
+    joins parts of one phrase, so the bare word is dropped. "And" or "or" may also join two
+    separate items ("Transformers and attention variants"), so a capitalised bare word is kept as
+    well; a lower-case one ("feature and dictionary learning") is too vague on its own.
     """
     phrases: list[str] = []
     for chunk in _CONJUNCTION.split(part):
@@ -259,7 +286,7 @@ def _share_words(pieces: list[str], keep_bare: bool) -> list[str]:
         if len(words) == 1 and (head or tail):
             before = head if index > 0 else []
             after = tail if index < len(pieces) - 1 else []
-            if keep_bare:
+            if keep_bare and piece[:1].isupper():
                 shared.append(piece)
             words = [*before, *words, *after]
         shared.append(" ".join(words))

@@ -157,7 +157,7 @@ def test_listing_empty_file(tmp_path):
     path = tmp_path / "day.jsonl"
     path.write_text("\n\n", encoding="utf-8")
 
-    with pytest.raises(ConfigError, match="holds no papers") as error:
+    with pytest.raises(ConfigError, match="contains no papers") as error:
         load_listing_file(path)
 
     assert str(path) in str(error.value)
@@ -350,3 +350,16 @@ def test_eval_command_rejects_non_utf8_topics(tmp_path):
 
     assert result.exit_code == EXIT_USAGE
     assert "is not UTF-8 text" in result.output
+
+
+def test_picks_digest_json_skips_followed_below_cutoffs(tmp_path):
+    path = tmp_path / "digest.json"
+    path.write_text(
+        '{"cutoffs": {"relevance": 7, "novelty": 7}, "papers": ['
+        '{"id": "2509.00001", "relevant": true, "followed": false, "relevance": 9, "novelty": 8},'
+        '{"id": "2509.00002", "relevant": true, "followed": true, "relevance": 5, "novelty": 5},'
+        '{"id": "2509.00003", "relevant": true, "followed": true, "relevance": 8, "novelty": 7},'
+        '{"id": "2509.00004", "relevant": true, "followed": true, "relevance": null, "novelty": null}]}'
+    )
+
+    assert load_picks(path) == {"2509.00001", "2509.00003"}

@@ -114,9 +114,10 @@ def test_digest_and_json_report_the_prefilter(workdir):
     markdown = (workdir / "out" / "2025-09-12.md").read_text()
     assert report["followed"] == 1
     line = (
-        f"Prefilter (keywords, keeps 60%): {report['kept']} of {report['ranked']} ranked candidates sent to the "
-        f"model, {report['dropped']} dropped before scoring; 1 paper by followed authors sent without ranking"
+        f"Prefilter (keywords, keeps 60%): {report['kept']} of {report['ranked']} ranked candidates kept for the "
+        f"model, {report['dropped']} dropped before scoring; 1 paper by followed authors kept without ranking"
     )
+    assert line + "\n\nSource:" in markdown
     assert line in markdown
     assert f"Total scanned papers: {len(sent)}" in markdown
 
@@ -190,3 +191,49 @@ def test_topics_without_terms_stop_offline_ranking(workdir):
     assert result.exit_code == EXIT_USAGE
     assert "topics.md names no numbered topic sections and no keywords" in result.output
     assert not (workdir / "out" / "2025-09-12.md").exists()
+
+
+def write_topics(workdir: Path, text: str) -> None:
+    prompts = workdir / "prompts"
+    prompts.mkdir(exist_ok=True)
+    packaged = Path(__file__).parent.parent / "prompts"
+    for name in ("system.md", "criteria.md"):
+        (prompts / name).write_text((packaged / name).read_text())
+    (prompts / "topics.md").write_text(text)
+
+
+def test_prefilter_without_matches_warns(workdir):
+    (workdir / "config.toml").write_text(config_text("keywords", "0.6"))
+    write_topics(workdir, "- zxqv-nonexistent-term\n")
+
+    with FakeOpenAI(SCORES) as server:
+        result = invoke(
+            ["run", "--date", "2025-09-12", "--source", str(FEED_DIR)],
+            env={"OPENAI_API_KEY": API_KEY, "OPENAI_BASE_URL": server.base_url},
+        )
+
+    assert result.exit_code == 0, result.output
+    data = json.loads((workdir / "out" / "2025-09-12.json").read_text())
+    assert any(w.startswith("prefilter: no term of topics.md") for w in data["warnings"])
+    assert "no term of topics.md" in result.output
+
+
+def test_offline_scorer_without_matches_warns(workdir):
+    (workdir / "config.toml").write_text(config_text("none", "0.6"))
+    write_topics(workdir, "- zxqv-nonexistent-term\n")
+
+    result = invoke(["run", "--date", "2025-09-12", "--source", str(FEED_DIR), "--scorer", "keywords"])
+
+    assert result.exit_code == 0, result.output
+    data = json.loads((workdir / "out" / "2025-09-12.json").read_text())
+    assert any("ranking follows the listing order" in w for w in data["warnings"])
+
+
+def test_backfill_dry_run_line_shows_prefilter(workdir):
+    (workdir / "config.toml").write_text(config_text("keywords", "0.6"))
+
+    result = invoke(["run", "--since", "2025-09-12", "--until", "2025-09-12", "--source", str(FEED_DIR), "--dry-run"])
+
+    assert result.exit_code == 0, result.output
+    assert "2025-09-12 planned: 162 candidates, prefilter keeps 97 of 161, " in result.output
+    assert "estimated $" in result.output

@@ -10,7 +10,7 @@ from decimal import Decimal
 import pytest
 
 from paperdigest.fsutil import write_atomic
-from paperdigest.models import Cost, Digest, Fate, Paper, PaperResult, PromptText, Score, Usage
+from paperdigest.models import Cost, Digest, Fate, Paper, PaperResult, PrefilterReport, PromptText, Score, Usage
 from paperdigest.render import (
     escape_md_block,
     escape_md_cell,
@@ -479,3 +479,18 @@ def test_write_atomic_removes_temp_on_error(tmp_path, monkeypatch):
         write_atomic(target, "new")
     assert os.listdir(tmp_path) == ["2025-09-12.md"]
     assert target.read_text(encoding="utf-8") == "old"
+
+
+def test_markdown_empty_selection_is_not_a_heading():
+    html = to_html(render_markdown(make_digest(results=())))
+    assert "<p>No paper met both cutoffs (relevance ≥ 6, novelty ≥ 5).</p>" in html
+    assert "<h2>No paper" not in html
+
+
+def test_markdown_prefilter_line_is_own_paragraph():
+    report = PrefilterReport("keywords", 0.6, 10, 6, 4, followed=1)
+    html = to_html(render_markdown(make_digest(prefilter=report)))
+    assert (
+        "<p>Prefilter (keywords, keeps 60%): 6 of 10 ranked candidates kept for the model, 4 dropped before "
+        "scoring; 1 paper by followed authors kept without ranking</p>"
+    ) in html

@@ -72,9 +72,9 @@ def test_make_term_generic_word_counts_in_phrase():
 
 @pytest.mark.parametrize(
     "phrase",
-    ["how deep networks encode information", "deep neural network compression", "one two three four"],
+    ["how deep networks encode information in their layers", "one two three four five six"],
 )
-def test_make_term_rejects_over_three_words(phrase):
+def test_make_term_rejects_over_five_words(phrase):
     assert make_term(phrase) is None
 
 

@@ -186,7 +186,7 @@ def test_split_terms_skips_long_descriptions():
 
     terms = split_terms(body)
 
-    assert texts(terms) == ["pruning"]
+    assert texts(terms) == ["pruning", "training dynamics in neural networks"]
 
 
 def test_split_terms_skips_lone_generic_word():
@@ -223,8 +223,15 @@ def test_indented_lines_belong_to_section():
     assert texts(profile.keywords) == ["low-rank"]
 
 
-def test_unindented_not_relevant_is_negative():
+def test_unindented_not_relevant_stays_in_section():
     profile = parse_topics("1. Compression\n   - Relevant: pruning\nNot relevant: robotics\n")
+
+    assert profile.negative == ()
+    assert profile.sections[0].not_relevant == "robotics"
+
+
+def test_long_unindented_label_closes_section():
+    profile = parse_topics("1. Compression\n   - Relevant: pruning\nAreas the reader does not follow: robotics\n")
 
     assert texts(profile.negative) == ["robotics"]
     assert profile.sections[0].not_relevant == ""
@@ -261,7 +268,7 @@ def test_quoted_topics_section_of_digest():
     text = (
         "# Digest\n\n1. [A paper title](#link1)\n\n## Paper Selection Prompt\n\n"
         "> ## Relevant Topics\n>\n> 1. Model Compression\n>    - Relevant: pruning, quantization\n"
-        ">    - Irrelevant: applying known methods.\n>\n> - Irrelevant: Federated Learning\n"
+        ">    - Irrelevant: applying known methods.\n>\n> **Keywords:**\n>\n> - Irrelevant: Federated Learning\n"
     )
 
     profile = parse_topics(text)

@@ -148,7 +148,7 @@ def select_categories(listing: Listing, categories: Sequence[str]) -> Listing:
     wanted = {code.casefold() for code in categories}
     covered = {code.casefold() for code in listing.feed_categories}
     if covered:
-        missing = [code for code in categories if not _in_categories(code.casefold(), covered)]
+        missing = [code for code in categories if not in_categories(code.casefold(), covered)]
         if missing:
             logger.warning(
                 "%s does not cover %s; papers listed only there are missing from this run",
@@ -159,7 +159,7 @@ def select_categories(listing: Listing, categories: Sequence[str]) -> Listing:
     recompute = covered != wanted
     kept = []
     for paper in listing.papers:
-        if not any(_in_categories(code.casefold(), wanted) for code in paper.categories):
+        if not any(in_categories(code.casefold(), wanted) for code in paper.categories):
             continue
         if recompute:
             paper = dataclasses.replace(paper, announce_type=_relative_announce_type(paper, wanted))
@@ -169,7 +169,7 @@ def select_categories(listing: Listing, categories: Sequence[str]) -> Listing:
     return dataclasses.replace(listing, papers=tuple(kept))
 
 
-def _in_categories(code: str, wanted: set[str]) -> bool:
+def in_categories(code: str, wanted: set[str]) -> bool:
     """True when `code` (casefolded) is one of `wanted` or belongs to a wanted archive."""
     return code in wanted or code.partition(".")[0] in wanted
 
@@ -177,6 +177,6 @@ def _in_categories(code: str, wanted: set[str]) -> bool:
 def _relative_announce_type(paper: Paper, wanted: set[str]) -> str:
     """Return new/replace when the primary category is wanted, else cross/replace-cross."""
     is_replacement = paper.announce_type.startswith("replace")
-    if _in_categories(paper.primary_category.casefold(), wanted):
+    if in_categories(paper.primary_category.casefold(), wanted):
         return "replace" if is_replacement else "new"
     return "replace-cross" if is_replacement else "cross"
