@@ -111,13 +111,17 @@ class PhraseIndex:
     """Counts the occurrences of many terms in a text with one pass over its words.
 
     A phrase also matches with its first two words written as one: "spatio-temporal" and
-    "spatiotemporal", "low-rank" and "lowrank".
+    "spatiotemporal", "low-rank" and "lowrank". A one-word term also matches two adjacent words
+    that join into it: "finetuning" matches "fine-tuning".
     """
 
     def __init__(self, terms: Iterable[Term]):
         self.terms = list({term.key: term for term in terms}.values())
         self._by_first: dict[str, list[tuple[tuple[str, ...], tuple[str, ...]]]] = {}
         self._exact: list[tuple[Term, re.Pattern[str]]] = []
+        # One-word terms by stem, and every leading part of them, to find words split in two.
+        self._single: dict[str, tuple[str, ...]] = {}
+        self._heads: set[str] = set()
         for term in self.terms:
             if term.exact_case:
                 # An abbreviation matches as written, with an optional plural: MoE and MoEs, and
@@ -126,6 +130,9 @@ class PhraseIndex:
                 self._exact.append((term, re.compile(r"(?<![A-Za-z0-9])" + re.escape(base) + r"s?(?![A-Za-z0-9])")))
                 continue
             forms = [term.words]
+            if len(term.words) == 1:
+                self._single[term.words[0]] = term.key
+                self._heads.update(term.words[0][:cut] for cut in range(3, len(term.words[0]) - 2))
             if len(term.words) >= 2:
                 forms.append((stem(term.words[0] + term.words[1]), *term.words[2:]))
             for words in forms:
@@ -136,6 +143,7 @@ class PhraseIndex:
         found: Counter[tuple[str, ...]] = Counter()
         words = stems(text)
         by_first = self._by_first
+        heads = self._heads
         for index, word in enumerate(words):
             candidates = by_first.get(word)
             if candidates:
@@ -143,6 +151,10 @@ class PhraseIndex:
                     size = len(form)
                     if size == 1 or tuple(words[index : index + size]) == form:
                         found[key] += 1
+            if word in heads and index + 1 < len(words):
+                joined = self._single.get(stem(word + words[index + 1]))
+                if joined is not None:
+                    found[joined] += 1
         for term, pattern in self._exact:
             hits = len(pattern.findall(text))
             if hits:

@@ -196,3 +196,10 @@ def test_index_joins_compounds(phrase, text):
     built = term(phrase)
 
     assert PhraseIndex([built]).count(text)[built.key] == 1
+
+
+@pytest.mark.parametrize(("phrase", "text"), [("finetuning", "Fine-Tuning of LLMs"), ("spatiotemporal", "spatio-temporal data"), ("pretraining", "pre training")])
+def test_index_joins_split_words(phrase, text):
+    built = term(phrase)
+
+    assert PhraseIndex([built]).count(text)[built.key] == 1
