@@ -291,6 +291,7 @@ def _print_plan(plan: DryRunPlan) -> None:
             f"Prefilter ({report.method}, keep {report.keep_text}): {report.kept} of {report.ranked} ranked "
             f"candidates go to the model, {report.dropped} dropped"
             + (f"; {report.followed} by followed authors go without ranking" if report.followed else "")
+            + (f"; {report.cached} with cached scores need no request" if report.cached else "")
         )
     if plan.cached:
         click.echo(f"Cached scores: {plan.cached} candidates need no request")

@@ -113,6 +113,7 @@ def _prefilter_from_dict(reader: _Reader, value: Any) -> PrefilterReport | None:
         kept=reader.integer(data, "kept", "prefilter.kept"),
         dropped=reader.integer(data, "dropped", "prefilter.dropped"),
         followed=reader.integer(data, "followed", "prefilter.followed") if "followed" in data else 0,
+        cached=reader.integer(data, "cached", "prefilter.cached") if "cached" in data else 0,
     )
 
 

@@ -63,13 +63,22 @@ def load_model() -> Any:
         package_dir = Path(wordllama.__file__).parent
         try:
             _model = WordLlama.load(cache_dir=package_dir, disable_download=True)
-        except (OSError, ValueError) as exc:
+        except Exception as exc:  # safetensors and tokenizers raise their own types for damaged files
             raise EmbeddingsUnavailable(
                 f"WordLlama is installed in {package_dir}, but its model files cannot be read: {exc}. "
                 "Reinstall it with: pip install --force-reinstall 'paperdigest[embeddings]'"
             ) from None
         log.debug("loaded WordLlama from %s", package_dir)
         return _model
+
+
+def _wordllama_release() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("wordllama")
+    except PackageNotFoundError:
+        return "unknown"
 
 
 def paper_text(paper: Paper) -> str:
@@ -86,6 +95,7 @@ class Embedder:
         self.tokenizer = type(self.model.tokenizer).from_str(self.model.tokenizer.to_str())
         self.tokenizer.no_padding()
         self.store = store
+        self.release = _wordllama_release()
         self._memory: dict[str, bytes] = {}
 
     def embed_texts(self, texts: Sequence[str]) -> np.ndarray:
@@ -125,11 +135,12 @@ class Embedder:
         import numpy as np
 
         texts = [paper_text(p) for p in papers]
-        keys = [_vector_key(p, text) for p, text in zip(papers, texts)]
+        keys = [self._vector_key(p, text) for p, text in zip(papers, texts)]
         found = {k: self._memory[k] for k in keys if k in self._memory}
         missing = [k for k in dict.fromkeys(keys) if k not in found]
         if missing and self.store is not None:
-            stored = self.store.get_vectors(missing)
+            size = self.model.embedding.shape[1] * 4  # float32 bytes of one vector
+            stored = {k: v for k, v in self.store.get_vectors(missing).items() if len(v) == size}
             found.update(stored)
             self._memory.update(stored)
         todo = [i for i, k in enumerate(keys) if k not in found]
@@ -144,6 +155,7 @@ class Embedder:
         return np.stack([np.frombuffer(found[k], dtype=np.float32) for k in keys]) if keys else self.embed_texts([])
 
 
-def _vector_key(paper: Paper, text: str) -> str:
-    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
-    return f"{_KEY_FORMAT}:{MODEL_NAME}:{paper.versioned_id}:{digest}"
+    def _vector_key(self, paper: Paper, text: str) -> str:
+        """Key of a paper's vector: it changes with the text, the paper version and the WordLlama release."""
+        digest = hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+        return f"{_KEY_FORMAT}:{MODEL_NAME}:{self.release}:{paper.versioned_id}:{digest}"

@@ -129,9 +129,16 @@ def _paper_from_entry(entry: dict) -> Paper:
         title=" ".join(str(entry["title"]).split()),
         authors=tuple(str(a) for a in authors),
         abstract=" ".join(str(abstract).split()),
-        categories=tuple(str(c) for c in entry.get("categories") or ()),
+        categories=tuple(str(c) for c in _categories(entry.get("categories"))),
         announce_type="new",
     )
+
+
+def _categories(value) -> list:
+    """Categories as a list: the arXiv metadata snapshot writes them as one space-separated string."""
+    if isinstance(value, str):
+        return value.split()
+    return list(value or ())
 
 
 def load_picks(path: Path) -> set[str]:

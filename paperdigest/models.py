@@ -132,6 +132,7 @@ class PrefilterReport:
     dropped: int
     followed: int = 0  # papers by followed authors, sent to the model without ranking
     warning: str = ""  # why the ranking may be no better than the listing order
+    cached: int = 0  # papers whose model score was cached already, kept without ranking
 
     @property
     def keep_text(self) -> str:
@@ -160,7 +161,8 @@ class Digest:
 
     @property
     def novelty_assessed(self) -> bool:
-        return self.scorer == "openai"
+        """False for offline rankings; digests of the old keyword scorer carried a novelty, so they count."""
+        return self.scorer == "openai" or any(r.score is not None and r.score.novelty is not None for r in self.results)
 
     @property
     def total_papers(self) -> int:

@@ -204,7 +204,8 @@ def _run_locked(
     cache = _open_cache(config, options)
     try:
         full_triage = triage
-        triage, report = _prefilter(config, options, triage, prompts, cache)
+        # A dry run writes nothing, so the prefilter's paper vectors stay out of the cache.
+        triage, report = _prefilter(config, options, triage, prompts, cache, None if options.dry_run else cache)
         if options.dry_run:
             plan = _plan(config, options, model, date, listing, triage, prompts, report, full_triage)
             return RunResult(date=date, plan=plan)
@@ -425,21 +426,24 @@ def _request_settings(config: LoadedConfig, model: str) -> RequestSettings:
 
 
 def _prefilter(
-    config: LoadedConfig, options: RunOptions, triage: Triage, prompts: PromptSet, cache
+    config: LoadedConfig, options: RunOptions, triage: Triage, prompts: PromptSet, cache, store
 ) -> tuple[Triage, PrefilterReport | None]:
     """Keep the top of the free ranking for the model; followed authors always pass.
 
-    Returns the triage with the cut papers moved to `prefiltered`, and what was done.
+    Papers whose score is in the cache already pass too, since they cost nothing. `store` keeps the
+    paper vectors (None: keep them in memory only). Returns the triage with the cut papers moved
+    to `prefiltered`, and what was done.
     """
     selection = config.settings.selection
     if selection.prefilter == "none" or options.scorer != "openai":
         return triage, None
     try:
-        ranker = _make_ranker(config, selection.prefilter, prompts, cache)
+        ranker = _make_ranker(config, selection.prefilter, prompts, store)
     except EmbeddingsUnavailable as exc:
         where = config.path or "the built-in defaults"
         raise EmbeddingsUnavailable(f'[selection] prefilter = "{selection.prefilter}" in {where}: {exc}') from None
-    ranked_pool = [p for p in triage.candidates if p.id not in triage.followed]
+    cached = _cached_ids(config, options, triage.candidates, prompts, cache)
+    ranked_pool = [p for p in triage.candidates if p.id not in triage.followed and p.id not in cached]
     ranking = ranker.rank(ranked_pool)
     kept_count = keep_count(selection.prefilter_keep, len(ranking))
     cut = {item.paper.id: item.rank for item in ranking[kept_count:]}
@@ -448,17 +452,31 @@ def _prefilter(
         paper_id: f"prefilter ({selection.prefilter}) ranked it {rank} of {total}; it keeps the top {kept_count}"
         for paper_id, rank in cut.items()
     }
-    followed = len(triage.candidates) - total
+    followed = sum(1 for p in triage.candidates if p.id in triage.followed)
+    passed_cached = len(triage.candidates) - total - followed
     warning = weak_ranking_warning(ranking, selection.prefilter)
     if warning:
         log.warning("prefilter: %s", warning)
-    report = PrefilterReport(selection.prefilter, selection.prefilter_keep, total, kept_count, len(cut), followed, warning)
+    report = PrefilterReport(
+        selection.prefilter, selection.prefilter_keep, total, kept_count, len(cut), followed, warning, passed_cached
+    )
     log.info(
-        "prefilter (%s): %d of %d candidates kept for the model, %d dropped; %d followed-author papers pass",
-        selection.prefilter, kept_count, total, len(cut), followed,
+        "prefilter (%s): %d of %d candidates kept for the model, %d dropped; %d by followed authors "
+        "and %d with cached scores pass",
+        selection.prefilter, kept_count, total, len(cut), followed, passed_cached,
     )  # fmt: skip
     kept = tuple(p for p in triage.candidates if p.id not in cut)
     return Triage(kept, triage.dropped, triage.followed, prefiltered), report
+
+
+def _cached_ids(config: LoadedConfig, options: RunOptions, candidates, prompts: PromptSet, cache) -> set[str]:
+    """Ids of the candidates whose model score is in the cache for this model and prompt."""
+    from paperdigest.store import score_key
+
+    model = options.model or config.settings.llm.model
+    params = _request_settings(config, model).params()
+    keys = {score_key(p, prompts.digest, model, params): p.id for p in candidates}
+    return {keys[key] for key in cache.get_many(list(keys))}
 
 
 def _make_ranker(config: LoadedConfig, method: str, prompts: PromptSet, cache) -> Ranker:

@@ -85,6 +85,7 @@ class Ranker:
             raise ConfigError(f"unknown ranker {method!r}; choose one of {', '.join(RANKERS)}")
         self.method = method
         self.profile = profile
+        self.rule_keywords = tuple(rule_keywords)
         self.uses_keywords = "keywords" in method
         self.embedder = None
         if "embeddings" in method:
@@ -212,8 +213,9 @@ class Ranker:
 
         assert self.embedder is not None
         sections = [(s.title, s.text) for s in self.profile.sections]
-        if not sections and self.profile.keywords:
-            sections = [("keywords", ", ".join(t.text for t in self.profile.keywords))]
+        keywords = [t.text for t in self.profile.keywords] or [k.strip("/") for k in self.rule_keywords]
+        if not sections and keywords:
+            sections = [("keywords", ", ".join(keywords))]
         if not sections:
             return np.zeros(len(papers)), [""] * len(papers)
         topic_vectors = self.embedder.embed_texts([text for _, text in sections])
@@ -278,8 +280,12 @@ class OfflineScorer:
         warning = weak_ranking_warning(ranking, self.ranker.method)
         if warning:
             outcome.warnings.append(warning)
-        for item in ranking:
-            relevance = relevance_for(item.rank, total)
+        place = 0
+        for index, item in enumerate(ranking):
+            # Papers with equal scores share the place of the first of them, so they get one relevance.
+            if index == 0 or item.score < ranking[index - 1].score - 1e-9:
+                place = item.rank
+            relevance = relevance_for(place, total)
             if self.ranker.embedder is None and not item.matched and not item.cues:
                 relevance = min(relevance, UNMATCHED_MAX_RELEVANCE)
             outcome.scores[item.paper.id] = Score(item.paper.id, relevance, None, describe(item, total), rank=item.rank)

@@ -311,6 +311,7 @@ def _prefilter_to_dict(report: PrefilterReport | None) -> dict | None:
         "kept": report.kept,
         "dropped": report.dropped,
         "followed": report.followed,
+        "cached": report.cached,
     }
 
 

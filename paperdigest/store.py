@@ -291,7 +291,7 @@ class ScoreCache:
         return total
 
     def prune(self, before: dt.datetime) -> int:
-        """Delete scores stored before `before` (a timezone-aware datetime) and return how many."""
+        """Delete scores and paper vectors stored before `before` (timezone-aware); return the scores deleted."""
         if before.tzinfo is None:
             raise ValueError(f"prune() requires a timezone-aware datetime, got {before!r}")
         cutoff = before.astimezone(dt.timezone.utc).isoformat(timespec="seconds")
@@ -300,6 +300,7 @@ class ScoreCache:
             try:
                 connection.execute("BEGIN IMMEDIATE")
                 deleted = connection.execute("DELETE FROM scores WHERE created_at < ?", (cutoff,)).rowcount
+                connection.execute("DELETE FROM vectors WHERE created_at < ?", (cutoff,))
                 connection.execute("COMMIT")
             except sqlite3.Error as exc:
                 _rollback(connection)

@@ -20,13 +20,15 @@ _WORD = re.compile(r"[A-Za-z0-9]+")
 _COMBINING = re.compile(r"[\u0300-\u036f]+")
 _PLURAL_ABBREVIATION = re.compile(r"[A-Z0-9-]*[A-Z][A-Z0-9-]*[A-Z]s")
 _ABBREVIATION = re.compile(r"[A-Za-z0-9]+(?:-[A-Za-z0-9]+)*")
+# Suffixes stripped after the plural: one of them, the longest that leaves at least _MIN_STEM letters.
 _SUFFIXES = tuple(
     sorted(
-        "ations ation ities ity ness ments ment ings ing ies ied ed es s e ency ent ly al ive ic ics".split(),
+        "ations ation ity ness ment ing ed e ency ent ly al ive ic".split(),
         key=len,
         reverse=True,
     )
 )
+_SINGULAR_KEEP = ("ss", "us", "is", "as")  # "compress", "corpus", "analysis", "bias" are no plurals
 _MIN_STEM = 4
 # Longest phrase that is a term; longer list items are descriptions ("parameter-efficient
 # fine-tuning" is four words here, since hyphens split words).
@@ -49,13 +51,22 @@ GENERIC = frozenset(
 
 @lru_cache(maxsize=200_000)
 def stem(word: str) -> str:
-    """Lower-case the word and strip one common suffix, keeping at least four letters."""
-    word = word.lower()
+    """Lower-case the word, make a plural singular, then strip one common suffix (at least four letters stay)."""
+    word = _singular(word.lower())
     for suffix in _SUFFIXES:
-        if suffix == "s" and word.endswith("ss"):
-            continue  # "compress", "process": no plural to strip
         if word.endswith(suffix) and len(word) - len(suffix) >= _MIN_STEM:
             return word[: -len(suffix)]
+    return word
+
+
+def _singular(word: str) -> str:
+    """policies -> policy, applied -> apply, approaches -> approach, gradients -> gradient, LLMs -> llm."""
+    if len(word) > 4 and word.endswith(("ies", "ied")):
+        return word[:-3] + "y"
+    if word.endswith(("sses", "shes", "ches", "xes")):
+        return word[:-2]
+    if len(word) > 3 and word.endswith("s") and not word.endswith(_SINGULAR_KEEP):
+        return word[:-1]
     return word
 
 
@@ -118,7 +129,7 @@ class PhraseIndex:
     def __init__(self, terms: Iterable[Term]):
         self.terms = list({term.key: term for term in terms}.values())
         self._by_first: dict[str, list[tuple[tuple[str, ...], tuple[str, ...]]]] = {}
-        self._exact: list[tuple[Term, re.Pattern[str]]] = []
+        exact: dict[str, tuple[str, ...]] = {}  # abbreviation as written (singular) -> term key
         # One-word terms by stem, and every leading part of them, to find words split in two.
         self._single: dict[str, tuple[str, ...]] = {}
         self._heads: set[str] = set()
@@ -127,7 +138,7 @@ class PhraseIndex:
                 # An abbreviation matches as written, with an optional plural: MoE and MoEs, and
                 # one written as a plural matches its singular: GNNs and GNN.
                 base = term.text[:-1] if _PLURAL_ABBREVIATION.fullmatch(term.text) else term.text
-                self._exact.append((term, re.compile(r"(?<![A-Za-z0-9])" + re.escape(base) + r"s?(?![A-Za-z0-9])")))
+                exact.setdefault(base, term.key)
                 continue
             forms = [term.words]
             if len(term.words) == 1:
@@ -137,6 +148,12 @@ class PhraseIndex:
                 forms.append((stem(term.words[0] + term.words[1]), *term.words[2:]))
             for words in forms:
                 self._by_first.setdefault(words[0], []).append((term.key, words))
+        # All abbreviations in one pattern, longest first, so a text is scanned once for them.
+        self._exact = exact
+        alternatives = "|".join(re.escape(text) for text in sorted(exact, key=len, reverse=True))
+        self._exact_pattern = (
+            re.compile(r"(?<![A-Za-z0-9])(" + alternatives + r")s?(?![A-Za-z0-9])") if exact else None
+        )
 
     def count(self, text: str) -> Counter[tuple[str, ...]]:
         """Occurrences of each term in the text, by term key; terms that do not occur are absent."""
@@ -155,8 +172,7 @@ class PhraseIndex:
                 joined = self._single.get(stem(word + words[index + 1]))
                 if joined is not None:
                     found[joined] += 1
-        for term, pattern in self._exact:
-            hits = len(pattern.findall(text))
-            if hits:
-                found[term.key] += hits
+        if self._exact_pattern is not None:
+            for match in self._exact_pattern.finditer(text):
+                found[self._exact[match.group(1)]] += 1
         return found

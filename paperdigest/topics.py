@@ -27,22 +27,24 @@ _HEADING = re.compile(r"^(#{1,6})\s+(.*)$")
 _NUMBERED = re.compile(r"^\s*(\d{1,2})[.)]\s+(.+)$")
 _BULLET = re.compile(r"^\s*[-*+]\s+")
 _MARKUP = re.compile(r"\*\*|__|`")
-_ABBREVIATION = re.compile(r"\(([A-Za-z0-9][A-Za-z0-9-]{1,14})\)")
+# An item with at least two capitals and no spaces, as abbreviations are written: MoE, GNNs, 3DGS.
+_ABBREVIATION_ITEM = re.compile(r"(?=(?:[^A-Z]*[A-Z]){2})[A-Za-z0-9][A-Za-z0-9-]{1,14}")
+_EXAMPLE_PREFIX = re.compile(r"^(?:e\.\s?g\.?|i\.\s?e\.?|such as|including|like)\s*,?\s*", re.IGNORECASE)
 _PARENTHESES = re.compile(r"\([^()]*\)")
 # A comma list is split at these; "and"/"or" are handled like a slash, see _expand_alternatives.
 _LIST_SEPARATOR = re.compile(r"[,;:]|\.(?=\s|$)|\betc\b\.?", re.IGNORECASE)
 _CONJUNCTION = re.compile(r"\s+(?:and|or)\s+", re.IGNORECASE)
-# Labels of areas the reader does not follow: these phrases anywhere, or these words opening a
-# label of at most two words ("Avoid:", "Not interested:"), but not "Skip connections".
+# Labels of areas the reader does not follow: these phrases anywhere ("Not interested:"), or one
+# of these words alone ("Avoid:"), but not a topic such as "Skip connections".
 _NEGATIVE_PHRASE = re.compile(
     r"\b(?:irrelevant|not relevant|not interest\w*|uninterest\w*|(?:do not|don't|does not) follow|"
     r"not followed|exclude[ds]?|out of scope)\b"
 )
-_NEGATIVE_FIRST_WORDS = ("avoid", "ignore", "skip", "not", "no", "exclude")
+_NEGATIVE_WORDS = ("avoid", "ignore", "skip", "not", "no", "exclude")
 # A heading that titles the whole file rather than one topic: "Topics of interest", "Relevant Topics".
 _DOCUMENT_TITLE = re.compile(r"^(?:my |relevant |research |reading )?(?:topics|interests)\b", re.IGNORECASE)
 # Words that make a stated preference for foundational work over applications.
-_FOUNDATIONAL = re.compile(r"\bfoundational\b|\btheor(?:y|ies|etical)\b|\bfundamental research\b", re.IGNORECASE)
+_FOUNDATIONAL = re.compile(r"\bfoundational\b|\btheoretical\b|\bfundamental research\b", re.IGNORECASE)
 _APPLICATION_WORDS = re.compile(r"\bappl(?:y|ies|ied|ication|ications)\b", re.IGNORECASE)
 
 
@@ -121,6 +123,7 @@ class _Parser:
         self.indented_only = False  # the open section is numbered: long labels under it must be indented
         self.mode = "keywords"  # the list that bare bullets outside a section join
         self.section_mode = "terms"  # where bare bullets inside the open section go: "terms" or "not"
+        self.list_label = False  # a label on its own line ("Keywords:") opened a list of items
 
     def feed(self, line: str) -> None:
         stripped = _MARKUP.sub("", line).strip()
@@ -128,9 +131,14 @@ class _Parser:
             return
         heading = _HEADING.match(stripped)
         if heading:
+            self.list_label = False
             self._heading(len(heading.group(1)), heading.group(2).strip())
             return
         numbered = _NUMBERED.match(stripped)
+        if numbered and self.list_label and self.current is None:
+            # "Areas I do not follow:" followed by "1. robotics": numbered items of that list.
+            self.lists[self.mode].extend(split_terms(numbered.group(2)))
+            return
         if numbered:
             self._open(numbered.group(2).strip(), indented_only=True)
             return
@@ -145,9 +153,9 @@ class _Parser:
         # "Areas the reader does not follow:", does only when indented under a numbered section.
         short = len(label.split()) <= 2
         inside = self.current is not None and (short or line[:1].isspace() or not self.indented_only)
-        if inside and kind in ("relevant", "negative"):
-            assert self.current is not None
-            self.section_mode = "terms" if kind == "relevant" else "not"
+        if inside and kind in ("relevant", "negative", "other"):
+            # Other labels in a section ("Examples: YOLO, DETR") add to its topic.
+            self.section_mode = "not" if kind == "negative" else "terms"
             if body.strip():
                 self._section_line(body.strip())
             return
@@ -157,6 +165,7 @@ class _Parser:
         if kind in self.lists:
             # A label on its own line ("Keywords:") names the list that the next bullets join.
             self.mode = kind
+            self.list_label = not body.strip()
             self.lists[kind].extend(split_terms(body))
 
     def _heading(self, level: int, title: str) -> None:
@@ -220,7 +229,7 @@ def _label_kind(label: str) -> str:
     text = " ".join(words)
     if "score low" in text or "application area" in text or (words[0].startswith("application") and len(words) <= 2):
         return "application"
-    if _NEGATIVE_PHRASE.search(text) or (words[0] in _NEGATIVE_FIRST_WORDS and len(words) <= 2):
+    if _NEGATIVE_PHRASE.search(text) or (len(words) == 1 and words[0] in _NEGATIVE_WORDS):
         return "negative"
     if "keyword" in text:
         return "keywords"
@@ -234,10 +243,14 @@ def split_terms(body: str) -> list[Term]:
 
     "Sparse/Sparsity" gives two terms; "feature/dictionary learning" gives "feature learning" and
     "dictionary learning"; an abbreviation in parentheses, "(MoE)", is a case-sensitive term of its own.
+    A list in parentheses, "(e.g. pruning, quantization)", adds its items as terms.
     Phrases longer than MAX_TERM_WORDS words are descriptions, not terms, and are skipped.
     """
     terms: list[Term] = []
-    abbreviations = _ABBREVIATION.findall(body)
+    inner: list[str] = []
+    for group in _PARENTHESES.findall(body):
+        content = _EXAMPLE_PREFIX.sub("", group[1:-1].strip())
+        inner.extend(item.strip() for item in _LIST_SEPARATOR.split(content) if item.strip())
     body = _PARENTHESES.sub(" ", body)
     for part in _LIST_SEPARATOR.split(body):
         part = part.strip()
@@ -247,8 +260,12 @@ def split_terms(body: str) -> list[Term]:
             term = make_term(phrase)
             if term is not None:
                 terms.append(term)
-    for abbreviation in abbreviations:
-        term = make_term(abbreviation, exact_case=True)
+    for item in inner:
+        # An item written like an abbreviation (MoE, LoRA-FA, 3DGS) matches as written.
+        if _ABBREVIATION_ITEM.fullmatch(item):
+            term = make_term(item, exact_case=True)
+        else:
+            term = make_term(item)
         if term is not None:
             terms.append(term)
     return terms

@@ -363,3 +363,13 @@ def test_picks_digest_json_skips_followed_below_cutoffs(tmp_path):
     )
 
     assert load_picks(path) == {"2509.00001", "2509.00003"}
+
+
+def test_listing_categories_as_string(tmp_path):
+    path = tmp_path / "listing.jsonl"
+    path.write_text('{"id": "2509.00001", "title": "A", "abstract": "x", "categories": "cs.LG stat.ML"}\n')
+
+    papers = load_listing_file(path)
+
+    assert papers[0].categories == ("cs.LG", "stat.ML")
+    assert select_categories(papers, ["cs"]) == papers

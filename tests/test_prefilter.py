@@ -237,3 +237,32 @@ def test_backfill_dry_run_line_shows_prefilter(workdir):
     assert result.exit_code == 0, result.output
     assert "2025-09-12 planned: 162 candidates, prefilter keeps 97 of 161, " in result.output
     assert "estimated $" in result.output
+
+
+def test_cached_scores_pass_the_prefilter(workdir):
+    first, sent_first = run_with_server(workdir, "none", "0.6")
+    assert first.exit_code == 0, first.output
+
+    second, sent_second = run_with_server(workdir, "keywords", "2", extra=["--force"])
+
+    assert second.exit_code == 0, second.output
+    assert sent_second == []
+    data = json.loads((workdir / "out" / "2025-09-12.json").read_text())
+    assert data["prefilter"]["cached"] == len(sent_first) - 1  # the followed author's paper is counted apart
+    assert data["counts"]["prefiltered"] == 0
+
+
+def test_dry_run_stores_no_vectors(workdir):
+    pytest.importorskip("wordllama")
+    import sqlite3
+
+    from paperdigest.store import default_cache_path
+
+    (workdir / "config.toml").write_text(config_text("embeddings", "0.6"))
+    result = invoke(["run", "--date", "2025-09-12", "--source", str(FEED_DIR), "--dry-run"])
+
+    assert result.exit_code == 0, result.output
+    path = default_cache_path()
+    if path.exists():
+        with sqlite3.connect(path) as connection:
+            assert connection.execute("SELECT COUNT(*) FROM vectors").fetchone()[0] == 0

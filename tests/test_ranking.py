@@ -321,3 +321,25 @@ def test_embeddings_empty_profile_keeps_order():
 
     assert ranked_ids(ranking) == [UNRELATED.id, COMPRESSION_PAPER.id]
     assert [item.topic for item in ranking] == ["", ""]
+
+
+def test_equal_scores_get_equal_relevance():
+    papers = [make_paper(f"2509.{i:05d}", "Cooking", "Recipes for soup.") for i in range(10)]
+    ranker = Ranker("keywords", parse_topics("Keywords: quantization\n"))
+
+    outcome = OfflineScorer(ranker).score(papers)
+
+    assert len({score.relevance for score in outcome.scores.values()}) == 1
+
+
+def test_embeddings_fall_back_to_rule_keywords():
+    pytest.importorskip("wordllama")
+    papers = [
+        make_paper("2509.00001", "Soup recipes", "Cooking soup at home."),
+        make_paper("2509.00002", "Quantization of neural networks", "Low-bit quantization of weights."),
+    ]
+    ranker = Ranker("embeddings", parse_topics(""), rule_keywords=["quantization"])
+
+    ranking = ranker.rank(papers)
+
+    assert ranking[0].paper.id == "2509.00002"

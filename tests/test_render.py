@@ -494,3 +494,15 @@ def test_markdown_prefilter_line_is_own_paragraph():
         "<p>Prefilter (keywords, keeps 60%): 6 of 10 ranked candidates kept for the model, 4 dropped before "
         "scoring; 1 paper by followed authors kept without ranking</p>"
     ) in html
+
+
+def test_old_keyword_digest_keeps_its_novelty():
+    paper = Paper("2509.00001", 1, "T", ("A",), "x", ("cs.LG",), "new")
+    result = PaperResult(paper, Fate.SCORED, "", Score("2509.00001", 8, 8, "old"), relevant=True)
+    digest = make_digest(results=[result], scorer="keywords")
+
+    markdown = render_markdown(digest)
+
+    assert "**Novelty:** 8" in markdown
+    assert "novelty is not assessed" not in markdown
+    assert json.loads(render_json(digest))["cutoffs"]["novelty"] == 5

@@ -34,9 +34,23 @@ def test_stem_maps_word_forms_together(words):
 
 
 def test_stem_keeps_four_letters():
-    assert stem("uses") == "uses"
-    assert stem("bits") == "bits"
+    assert stem("uses") == "use"
+    assert stem("bits") == "bit"
     assert len(stem("rated")) >= 4
+
+
+@pytest.mark.parametrize(
+    ("one", "other"),
+    [("gradient", "gradients"), ("policy", "policies"), ("apply", "applied"), ("approach", "approaches"), ("LLM", "LLMs"), ("patient", "patients")],
+)
+def test_stem_maps_plural_to_singular(one, other):
+    assert stem(one) == stem(other)
+
+
+def test_stem_keeps_words_that_are_no_plurals():
+    assert stem("analysis").startswith("analys")
+    assert stem("bias") == "bias"
+    assert stem("corpus") == "corpus"
 
 
 def test_stems_splits_hyphens_and_punctuation():

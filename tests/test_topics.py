@@ -246,7 +246,8 @@ def test_foundational_preference_absent():
 def test_foundational_preference_needs_both_words():
     assert parse_topics("Foundational work only.\nKeywords: pruning\n").prefers_foundational is False
     assert parse_topics("Skip applications.\nKeywords: pruning\n").prefers_foundational is False
-    assert parse_topics("Theory over applications.\nKeywords: pruning\n").prefers_foundational is True
+    assert parse_topics("Theoretical work over applications.\nKeywords: pruning\n").prefers_foundational is True
+    assert parse_topics("Keywords: graph theory, GNN applications\n").prefers_foundational is False
 
 
 def test_empty_text_gives_empty_profile():
