@@ -213,7 +213,7 @@ def run_command(
     try:
         result = run(config, options, Context(progress=progress))
     except KeyboardInterrupt:
-        _interrupted()
+        _interrupted(options.use_cache)
     except PaperdigestError as exc:
         _fail(exc, verbose)
     except OSError as exc:
@@ -221,13 +221,16 @@ def run_command(
     _report(result, quiet)
 
 
-def _interrupted() -> NoReturn:
+def _interrupted(use_cache: bool = True) -> NoReturn:
     """Leave at once on Ctrl-C: requests still in flight are abandoned, not waited for.
 
     Scores already received are committed to the cache, and the output-folder lock is released
     by the operating system with the process, so running the same command again resumes.
     """
-    click.echo("\nInterrupted: no digest was written. Scores received so far are cached; run the same command again to continue.", err=True)
+    if use_cache:
+        click.echo("\nInterrupted: no digest was written. Scores received so far are cached; run the same command again to continue.", err=True)
+    else:
+        click.echo("\nInterrupted: no digest was written. With --no-cache no score was kept, so a new run starts over.", err=True)
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(EXIT_INTERRUPTED)
@@ -270,7 +273,7 @@ def _run_backfill(config: LoadedConfig, since: dt.date, until: dt.date | None, o
     try:
         lines = backfill(config, since, until, options, context, report)
     except KeyboardInterrupt:
-        _interrupted()
+        _interrupted(options.use_cache)
     except PaperdigestError as exc:
         _fail(exc, verbose)
     codes = [_exit_code(line.error) for line in lines if line.error is not None]
@@ -297,7 +300,8 @@ def _print_plan(plan: DryRunPlan) -> None:
         click.echo(f"Cached scores: {plan.cached} candidates need no request")
     click.echo(f"Requests: {len(plan.batches)}")
     for number, batch in enumerate(plan.batches, 1):
-        click.echo(f"  batch {number}: {batch.papers} papers, {batch.prompt_tokens:,} prompt tokens")
+        papers = "1 paper" if batch.papers == 1 else f"{batch.papers} papers"
+        click.echo(f"  batch {number}: {papers}, {batch.prompt_tokens:,} prompt tokens")
     click.echo(f"Prompt tokens: {plan.prompt_tokens:,} ({kind})")
     click.echo(f"Completion tokens: ~{plan.completion_tokens:,} (a guess: about 150 per paper)")
     click.echo(f"Estimated cost: {total_cost} (prompt {prompt_cost} + completion {completion_cost})")
@@ -380,7 +384,7 @@ def init_command(folder: Path, force: bool) -> None:
         "\nNext: edit prompts/topics.md to describe your interests, then rank today's papers "
         "without a model (this downloads the feed):\n"
         f"  paperdigest run --config {config} --scorer keywords\n"
-        "or see what scoring with the model would cost (export OPENAI_API_KEY=sk-... first):\n"
+        "or see what scoring with the model would cost (no key needed for this):\n"
         f"  paperdigest run --config {config} --dry-run",
         err=True,
     )

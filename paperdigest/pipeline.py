@@ -133,7 +133,8 @@ def run(config: LoadedConfig, options: RunOptions, context: Context | None = Non
         log.info("%s exists; nothing to do (use --force to rebuild it)", primary)
         return RunResult(date=date, existing=primary)
 
-    api_key = _api_key(config, options.scorer, options.dry_run, context.env)
+    # A weekend sends no request, so it needs no key.
+    api_key = "" if is_weekend(date) else _api_key(config, options.scorer, options.dry_run, context.env)
     prompts = load_prompts(config.prompts_dir)
     if options.scorer == "openai":
         # Loading the tiktoken encoding takes a large part of a second: do it while the feed loads.

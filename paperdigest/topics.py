@@ -3,8 +3,8 @@
 These layouts are understood, and mixes of them:
 
 - numbered sections ("1. Model architecture", also as a heading) with lines labelled "Relevant:"
-  and "Not relevant:" (or "Irrelevant:"); a longer label belongs to a numbered section only when
-  it is indented under it;
+  and "Not relevant:" (or "Irrelevant:"); a label naming areas ("Avoid:", "Areas the reader does
+  not follow:") belongs to a section only when it is indented under it;
 - a section per Markdown heading, with one phrase per bullet;
 - labelled lists, on one line or as a label followed by bullets: keywords ("Keywords that signal
   a match: ...", "- Relevant: ..."), areas the reader does not follow ("Irrelevant:", "Not
@@ -41,6 +41,8 @@ _NEGATIVE_PHRASE = re.compile(
     r"not followed|exclude[ds]?|out of scope)\b"
 )
 _NEGATIVE_WORDS = ("avoid", "ignore", "skip", "not", "no", "exclude")
+# Labels that describe one section rather than the reader's areas as a whole.
+_SECTION_LABELS = frozenset({"relevant", "not relevant", "irrelevant"})
 # A heading that titles the whole file rather than one topic: "Topics of interest", "Relevant Topics".
 _DOCUMENT_TITLE = re.compile(r"^(?:my |relevant |research |reading )?(?:topics|interests)\b", re.IGNORECASE)
 # Words that make a stated preference for foundational work over applications.
@@ -149,10 +151,17 @@ class _Parser:
             self._plain(body_line, is_bullet, stripped)
             return
         kind = _label_kind(label)
-        # "Relevant:" and "Not relevant:" belong to the open section; a longer label, such as
-        # "Areas the reader does not follow:", does only when indented under a numbered section.
+        # "Relevant:", "Not relevant:" and "Irrelevant:" belong to the open section, and so do other
+        # short labels ("Examples:"). A label naming areas the reader does not follow ("Avoid:",
+        # "Areas the reader does not follow:") starts the global list unless it is indented.
+        label_text = " ".join(label.lower().split())
+        indented = line[:1].isspace()
         short = len(label.split()) <= 2
-        inside = self.current is not None and (short or line[:1].isspace() or not self.indented_only)
+        inside = self.current is not None and (
+            label_text in _SECTION_LABELS
+            or (indented and kind in ("relevant", "negative"))
+            or (kind == "other" and (short or indented or not self.indented_only))
+        )
         if inside and kind in ("relevant", "negative", "other"):
             # Other labels in a section ("Examples: YOLO, DETR") add to its topic.
             self.section_mode = "not" if kind == "negative" else "terms"

@@ -319,3 +319,10 @@ def test_offline_scorer_marks_novelty_not_assessed(workdir):
     markdown = (workdir / "out" / "2025-09-12.md").read_text()
     assert "**Novelty:** not assessed" in markdown
     assert "| *[keywords (offline)]* |" in markdown
+
+
+def test_weekend_needs_no_key(workdir):
+    (workdir / "config.toml").write_text(config_text())
+    result = invoke(["run", "--date", "2025-09-13", "--source", str(FEED_DIR)])
+    assert result.exit_code == 0, result.output
+    assert "weekend" in (workdir / "out" / "2025-09-13.md").read_text()

@@ -311,3 +311,16 @@ def test_label_line_then_bullets():
 
 def test_prose_only_is_empty():
     assert parse_topics("I like good papers about learning.\n").empty
+
+
+def test_area_label_after_sections_is_global():
+    profile = parse_topics("1. Compression\n- Relevant: pruning\nNot relevant: chemistry\nAvoid: reinforcement learning\n")
+
+    assert [t.text for t in profile.negative] == ["reinforcement learning"]
+    assert profile.sections[0].not_relevant == "chemistry"
+
+
+def test_area_label_after_heading_sections_is_global():
+    profile = parse_topics("## Graphs\n- GNN\nAreas the reader does not follow: robotics\nNot interested: RL\n")
+
+    assert [t.text for t in profile.negative] == ["robotics", "RL"]
