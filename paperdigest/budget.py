@@ -22,7 +22,7 @@ MIN_COMPLETION_TOKENS = 256
 MAX_WAIT_FOR_ROOM = 3600.0  # seconds a request waits for in-flight requests to settle
 # Prompt tokens are counted with tiktoken, but a server with another tokenizer (a Llama model
 # behind vLLM, say) may bill more. The worst case reserves this much more than the count, and
-# once answers report usage, the largest ratio of reported to counted tokens seen so far.
+# once responses report usage, the largest ratio of reported to counted tokens seen so far.
 PROMPT_MARGIN = 1.2
 
 

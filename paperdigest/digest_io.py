@@ -31,7 +31,7 @@ from paperdigest.textclean import strip_unsafe
 logger = logging.getLogger(__name__)
 
 DEFAULT_SOURCE = "digest JSON"
-DEFAULT_NOVELTY_CUTOFF = 7  # stands in for a null cutoff; it applies to no score, since none has a novelty
+DEFAULT_NOVELTY_CUTOFF = 7  # replaces a null cutoff; it applies to no score, since none has a novelty
 _FATES = {fate.value: fate for fate in Fate}
 
 
@@ -92,7 +92,7 @@ def digest_from_dict(data: Any, source: str = DEFAULT_SOURCE) -> Digest:
 
 
 def _novelty_cutoff(reader: _Reader, cutoffs: Mapping) -> int:
-    """The novelty cutoff; null in digests ranked offline, which do not assess novelty."""
+    """Read the novelty cutoff, which is null in digests ranked offline since they assess no novelty."""
     if cutoffs.get("novelty", 0) is None:
         return DEFAULT_NOVELTY_CUTOFF
     return reader.integer(cutoffs, "novelty", "cutoffs.novelty")

@@ -164,12 +164,12 @@ def load_picks(path: Path) -> set[str]:
             f"{path} is neither a paperdigest digest JSON (with a papers list) nor an object keyed by arXiv id"
         )
     if not picks:
-        raise ConfigError(f"{path} holds no picked papers, so there is nothing to evaluate")
+        raise ConfigError(f"{path} contains no picked papers, so there is nothing to evaluate")
     return picks
 
 
 def _picked(paper: dict, document: dict) -> bool:
-    """A paper the digest's scores selected; a followed author's paper counts only if its scores did."""
+    """Tell whether the digest's scores selected the paper; a followed author's paper needs its scores."""
     if not paper.get("relevant"):
         return False
     if not paper.get("followed"):
@@ -182,7 +182,7 @@ def _picked(paper: dict, document: dict) -> bool:
 
 
 def format_table(results: Sequence[Evaluation]) -> str:
-    """A Markdown table of the figures, one row per ranker."""
+    """Format the figures as a Markdown table, one row per ranker."""
     header = (
         "| ranker | picks in top 10 | in top 20 | kept at 40% | kept at 60% | kept at 80% | seconds |\n"
         "|---|---:|---:|---:|---:|---:|---:|"

@@ -123,7 +123,7 @@ class PromptText:
 
 @dataclass(frozen=True, slots=True)
 class PrefilterReport:
-    """What the prefilter did before the model scored: its ranker, its setting and its counts."""
+    """The prefilter's ranker, setting and counts, as the digest reports them."""
 
     method: str  # a ranker name, e.g. "keywords+embeddings"
     keep: float | int  # fraction or count, as configured
@@ -189,7 +189,7 @@ class Digest:
 
 
 def offline_label(scorer: str) -> str:
-    """How digests name an offline ranker in place of a model, e.g. "keywords (offline)"."""
+    """Return the name a digest shows for an offline ranker in place of a model: "keywords (offline)"."""
     return f"{scorer} (offline)"
 
 

@@ -130,6 +130,7 @@ class Ranker:
         topics = [""] * len(papers)
         similarities: list[float | None] = [None] * len(papers)
         counts = [(self.index.count(p.title), self.index.count(p.abstract)) for p in papers] if self.uses_keywords else []
+
         if self.uses_keywords:
             lexical, matched, against, applied = self._lexical(papers, counts)
             signals.append((1.0, lexical))
@@ -140,6 +141,7 @@ class Ranker:
         if self.profile.prefers_foundational and self.uses_keywords:
             style, cues = self._style(counts)
             signals.append((STYLE_WEIGHT, style))
+
         totals = [0.0] * len(papers)
         for weight, values in signals:
             for index, value in enumerate(_standardize(values)):
@@ -293,7 +295,7 @@ class OfflineScorer:
 
 
 def describe(item: Ranked, total: int) -> str:
-    """The digest comment of an offline score: the place in the ranking and its evidence."""
+    """Write the digest comment of an offline score: the place in the ranking and its evidence."""
     parts = [f"Offline ranking: {item.rank} of {total}."]
     if item.matched:
         parts.append("Matches: " + ", ".join(item.matched[:8]) + ".")

@@ -141,6 +141,10 @@ class ScoreStore(Protocol):
 
     def put_many(self, items: Iterable[tuple[str, Score]], *, model: str) -> None: ...
 
+    def get_vectors(self, keys: Collection[str]) -> dict[str, bytes]: ...
+
+    def put_vectors(self, items: Iterable[tuple[str, bytes]]) -> None: ...
+
     def count(self) -> int: ...
 
     def close(self) -> None: ...
@@ -195,22 +199,8 @@ class ScoreCache:
     def get_many(self, keys: Collection[str]) -> dict[str, Score]:
         """Return the stored score of each key that has one. Missing keys are left out."""
         unique_keys = list(dict.fromkeys(keys))
-        found: dict[str, Score] = {}
-        with self._lock:
-            connection = self._open_connection()
-            try:
-                for start in range(0, len(unique_keys), _KEYS_PER_QUERY):
-                    chunk = unique_keys[start : start + _KEYS_PER_QUERY]
-                    placeholders = ",".join("?" * len(chunk))
-                    rows = connection.execute(
-                        "SELECT key, paper_id, relevance, novelty, comment FROM scores "
-                        f"WHERE key IN ({placeholders})",
-                        chunk,
-                    )
-                    for key, paper_id, relevance, novelty, comment in rows:
-                        found[key] = Score(paper_id, relevance, novelty, comment)
-            except sqlite3.Error as exc:
-                raise self._error("read", exc) from None
+        rows = self._select_keys("SELECT key, paper_id, relevance, novelty, comment FROM scores", unique_keys)
+        found = {key: Score(paper_id, relevance, novelty, comment) for key, paper_id, relevance, novelty, comment in rows}
         logger.debug("score cache %s: %d of %d keys found", self.path, len(found), len(unique_keys))
         return found
 
@@ -224,54 +214,48 @@ class ScoreCache:
             (key, score.paper_id, score.relevance, score.novelty, score.comment, model, created_at)
             for key, score in items
         ]
-        if not rows:
-            return
-        with self._lock:
-            connection = self._open_connection()
-            try:
-                connection.execute("BEGIN IMMEDIATE")
-                connection.executemany(
-                    "INSERT OR REPLACE INTO scores "
-                    "(key, paper_id, relevance, novelty, comment, model, created_at) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    rows,
-                )
-                connection.execute("COMMIT")
-            except sqlite3.Error as exc:
-                _rollback(connection)
-                raise self._error("write", exc) from None
-            except BaseException:
-                _rollback(connection)
-                raise
-        logger.debug("score cache %s: stored %d scores", self.path, len(rows))
+        self._insert_rows(
+            "INSERT OR REPLACE INTO scores (key, paper_id, relevance, novelty, comment, model, created_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            rows,
+        )
+        if rows:
+            logger.debug("score cache %s: stored %d scores", self.path, len(rows))
 
     def get_vectors(self, keys: Collection[str]) -> dict[str, bytes]:
         """Return the stored embedding bytes of each key that has them."""
-        unique_keys = list(dict.fromkeys(keys))
-        found: dict[str, bytes] = {}
-        with self._lock:
-            connection = self._open_connection()
-            try:
-                for start in range(0, len(unique_keys), _KEYS_PER_QUERY):
-                    chunk = unique_keys[start : start + _KEYS_PER_QUERY]
-                    placeholders = ",".join("?" * len(chunk))
-                    rows = connection.execute(f"SELECT key, vector FROM vectors WHERE key IN ({placeholders})", chunk)
-                    found.update((key, bytes(vector)) for key, vector in rows)
-            except sqlite3.Error as exc:
-                raise self._error("read", exc) from None
-        return found
+        rows = self._select_keys("SELECT key, vector FROM vectors", list(dict.fromkeys(keys)))
+        return {key: bytes(vector) for key, vector in rows}
 
     def put_vectors(self, items: Iterable[tuple[str, bytes]]) -> None:
         """Store embedding bytes under their keys in one transaction."""
         created_at = _utc_now_iso()
         rows = [(key, vector, created_at) for key, vector in items]
+        self._insert_rows("INSERT OR REPLACE INTO vectors (key, vector, created_at) VALUES (?, ?, ?)", rows)
+
+    def _select_keys(self, query: str, keys: list[str]) -> list[tuple]:
+        """Run `query` WHERE key IN (...) over the keys, _KEYS_PER_QUERY at a time."""
+        rows: list[tuple] = []
+        with self._lock:
+            connection = self._open_connection()
+            try:
+                for start in range(0, len(keys), _KEYS_PER_QUERY):
+                    chunk = keys[start : start + _KEYS_PER_QUERY]
+                    placeholders = ",".join("?" * len(chunk))
+                    rows.extend(connection.execute(f"{query} WHERE key IN ({placeholders})", chunk))
+            except sqlite3.Error as exc:
+                raise self._error("read", exc) from None
+        return rows
+
+    def _insert_rows(self, statement: str, rows: list[tuple]) -> None:
+        """Run `statement` for every row in one transaction; nothing happens for no rows."""
         if not rows:
             return
         with self._lock:
             connection = self._open_connection()
             try:
                 connection.execute("BEGIN IMMEDIATE")
-                connection.executemany("INSERT OR REPLACE INTO vectors (key, vector, created_at) VALUES (?, ?, ?)", rows)
+                connection.executemany(statement, rows)
                 connection.execute("COMMIT")
             except sqlite3.Error as exc:
                 _rollback(connection)

@@ -144,12 +144,14 @@ class _Parser:
         if numbered:
             self._open(numbered.group(2).strip(), indented_only=True)
             return
+
         is_bullet = bool(_BULLET.match(stripped))
         body_line = _BULLET.sub("", stripped)
         label, colon, body = body_line.partition(":")
         if not colon or len(label) > 80:
             self._plain(body_line, is_bullet, stripped)
             return
+
         kind = _label_kind(label)
         # "Relevant:", "Not relevant:" and "Irrelevant:" belong to the open section, and so do other
         # short labels ("Examples:"). A label naming areas the reader does not follow ("Avoid:",
@@ -168,6 +170,7 @@ class _Parser:
             if body.strip():
                 self._section_line(body.strip())
             return
+
         self.current = None
         if kind == "relevant":
             kind = "keywords"
@@ -206,7 +209,7 @@ class _Parser:
             self.current["terms"].extend(split_terms(text))
 
     def _plain(self, text: str, is_bullet: bool, line: str) -> None:
-        """A line without a label: a bullet adds its phrases, prose describes the open section."""
+        """Read a line without a label: a bullet adds its phrases, and prose describes the open section."""
         if self.current is not None:
             self._section_line(text.strip(), is_list=is_bullet)
         elif is_bullet:
@@ -286,7 +289,7 @@ def _expand_alternatives(part: str) -> list[str]:
     "Conditional/Dynamic Networks" gives "Conditional Networks" and "Dynamic Networks". A slash
     joins parts of one phrase, so the bare word is dropped. "And" or "or" may also join two
     separate items ("Transformers and attention variants"), so a capitalised bare word is kept as
-    well; a lower-case one ("feature and dictionary learning") is too vague on its own.
+    well. A lower-case one ("feature and dictionary learning") is too vague on its own.
     """
     phrases: list[str] = []
     for chunk in _CONJUNCTION.split(part):

@@ -194,7 +194,7 @@ def test_picks_empty(tmp_path, document):
     path = tmp_path / "picks.json"
     path.write_text(json.dumps(document), encoding="utf-8")
 
-    with pytest.raises(ConfigError, match="holds no picked papers") as error:
+    with pytest.raises(ConfigError, match="contains no picked papers") as error:
         load_picks(path)
 
     assert str(path) in str(error.value)
