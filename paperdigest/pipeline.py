@@ -443,7 +443,7 @@ def _prefilter(
     except EmbeddingsUnavailable as exc:
         where = config.path or "the built-in defaults"
         raise EmbeddingsUnavailable(f'[selection] prefilter = "{selection.prefilter}" in {where}: {exc}') from None
-    cached = _cached_ids(config, options, triage.candidates, prompts, cache)
+    cached = _cached_ids(config, options.model or config.settings.llm.model, triage.candidates, prompts, cache)
     ranked_pool = [p for p in triage.candidates if p.id not in triage.followed and p.id not in cached]
     ranking = ranker.rank(ranked_pool)
     kept_count = keep_count(selection.prefilter_keep, len(ranking))
@@ -470,11 +470,10 @@ def _prefilter(
     return Triage(kept, triage.dropped, triage.followed, prefiltered), report
 
 
-def _cached_ids(config: LoadedConfig, options: RunOptions, candidates, prompts: PromptSet, cache) -> set[str]:
-    """Ids of the candidates whose model score is in the cache for this model and prompt."""
+def _cached_ids(config: LoadedConfig, model: str, candidates, prompts: PromptSet, cache) -> set[str]:
+    """Return the ids of the candidates whose score by `model` with these prompts is in the cache."""
     from paperdigest.store import score_key
 
-    model = options.model or config.settings.llm.model
     params = _request_settings(config, model).params()
     keys = {score_key(p, prompts.digest, model, params): p.id for p in candidates}
     return {keys[key] for key in cache.get_many(list(keys))}
@@ -488,7 +487,8 @@ def _make_ranker(config: LoadedConfig, method: str, prompts: PromptSet, cache) -
         raise ConfigError(
             f"{where} names no numbered topic sections and no keywords, and [rules] keywords is empty, so the "
             f"{method} ranker has nothing to rank by. Add sections such as '1. Model compression' with an "
-            "indented '- Relevant: pruning, quantization' line, or a 'Keywords: ...' line"
+            "indented '- Relevant: pruning, quantization' line, a 'Keywords: ...' line, or a bulleted list "
+            "of phrases (the README lists the layouts)"
         )
     return Ranker(method, profile, keywords, store=cache)
 
@@ -714,16 +714,12 @@ def _estimate_batches(
     config: LoadedConfig, options: RunOptions, model: str, candidates, prompts: PromptSet, counter: TokenCounter
 ) -> tuple[tuple[BatchPlan, ...], int]:
     """Estimate the requests for candidates whose score is not cached; return them and the cached count."""
-    from paperdigest.store import score_key
-
     cache = _open_cache(config, options)
     try:
-        params = _request_settings(config, model).params()
-        keys = {p.id: score_key(p, prompts.digest, model, params) for p in candidates}
-        hits = cache.get_many(list(keys.values()))
+        cached = _cached_ids(config, model, candidates, prompts, cache)
     finally:
         cache.close()
-    todo = [p for p in candidates if keys[p.id] not in hits]
+    todo = [p for p in candidates if p.id not in cached]
     budget = Budget(None, _price(config, model))
     instruction_tokens = counter.count(prompts.instructions)
     batches = []
