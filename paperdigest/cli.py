@@ -456,14 +456,14 @@ def eval_command(
     from paperdigest.topics import parse_topics
 
     _setup_logging(0, False)
-    wanted: list[str] = []
+    chosen_categories: list[str] = []
     try:
         papers = load_listing_file(listing_path)
-        wanted = _eval_categories(categories)
-        if wanted:
-            papers = select_categories(papers, wanted)
+        chosen_categories = _eval_categories(categories)
+        if chosen_categories:
+            papers = select_categories(papers, chosen_categories)
             if not papers:
-                raise ConfigError(f"no paper of {listing_path} is in {', '.join(wanted)}; check --categories")
+                raise ConfigError(f"no paper of {listing_path} is in {', '.join(chosen_categories)}; check --categories")
         picks = load_picks(picks_path)
         profile = parse_topics(topics_path.read_text(encoding="utf-8"))
         if profile.empty:
@@ -488,9 +488,9 @@ def eval_command(
         _fail(ConfigError(f"cannot read {topics_path}: {exc.strerror}"), 0)
     found = results[0].picks if results else 0
     missing = len(picks) - found
-    where = f"the papers of {listing_path}" + (f" in {', '.join(wanted)}" if wanted else "")
+    where = f"the papers of {listing_path}" + (f" in {', '.join(chosen_categories)}" if chosen_categories else "")
     if results and not found:
-        hint = "check --categories, and" if wanted else ""
+        hint = "check --categories, and" if chosen_categories else ""
         _fail(ConfigError(f"none of the {len(picks)} picks in {picks_path} is among {where}; {hint} check that both are of the same day"), 0)
     if missing:
         click.echo(f"Warning: {missing} of the {len(picks)} picks are not among {where} and are left out", err=True)

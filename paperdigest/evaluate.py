@@ -105,8 +105,8 @@ def load_listing_file(path: Path) -> list[Paper]:
 
 def select_categories(papers: Sequence[Paper], categories: Sequence[str]) -> list[Paper]:
     """Keep the papers listed in any of the categories or archives ("cs"), primary or cross-list."""
-    wanted = {c.casefold() for c in categories}
-    return [p for p in papers if any(in_categories(code.casefold(), wanted) for code in p.categories)]
+    selected = {c.casefold() for c in categories}
+    return [p for p in papers if any(in_categories(code.casefold(), selected) for code in p.categories)]
 
 
 def _paper_from_entry(entry: dict) -> Paper:

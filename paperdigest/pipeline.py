@@ -466,8 +466,8 @@ def _prefilter(
         "and %d with cached scores pass",
         selection.prefilter, kept_count, total, len(cut), followed, passed_cached,
     )  # fmt: skip
-    kept = tuple(p for p in triage.candidates if p.id not in cut)
-    return Triage(kept, triage.dropped, triage.followed, prefiltered), report
+    to_score = tuple(p for p in triage.candidates if p.id not in cut)
+    return Triage(to_score, triage.dropped, triage.followed, prefiltered), report
 
 
 def _cached_ids(config: LoadedConfig, model: str, candidates, prompts: PromptSet, cache) -> set[str]:
